@@ -1,0 +1,8 @@
+//! Stembus: verifiable digital voting for the general meeting of a cooperative association.
+//!
+//! The crate is built in layers (see docs/ARCHITECTURE.md). [`core`] is the pure rules
+//! engine and meeting state machine; [`scenario`] replays a meeting described in a file
+//! through it, which the command-line entry point uses.
+
+pub mod core;
+pub mod scenario;
