@@ -74,6 +74,11 @@ impl Period {
     }
 }
 
+/// A moment as a Dutch reader expects it: "2022-12-07 19:00 CET".
+pub fn local(moment: Instant) -> String {
+    moment.with_timezone(&Amsterdam).format("%Y-%m-%d %H:%M %Z").to_string()
+}
+
 /// The year of a calendar day, for the annual meeting of Art. 8.2.
 pub fn year_of(day: CalendarDay) -> i32 {
     day.year()

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use super::calendar::{Instant, add_days, day_of, start_of_day};
+use super::calendar::{Instant, add_days, day_of, local, start_of_day};
 use super::command::{AgendaItemSpec, Command};
 use super::event::{Event, Fact};
 use super::ids::{AgendaItemId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId};
@@ -464,7 +464,7 @@ impl Decider<'_> {
             Phase::Convened => {}
             Phase::Draft => return Err(self.refuse(Provision::ProxyDeadline, "proxy.meeting_not_convened", format!("\"{}\" has not been convened yet.", m.title))),
             Phase::Open | Phase::Closed => {
-                return Err(self.refuse(Provision::ProxyDeadline, "proxy.after_opening", format!("A proxy must reach the chair before the meeting opens; \"{}\" opened at {}.", m.title, m.opened_at.map_or_else(String::new, |t| t.to_rfc3339()))));
+                return Err(self.refuse(Provision::ProxyDeadline, "proxy.after_opening", format!("A proxy must reach the chair before the meeting opens; \"{}\" opened at {}.", m.title, m.opened_at.map_or_else(String::new, local))));
             }
         }
         if m.proxies.contains_key(&proxy.id) {
@@ -687,9 +687,9 @@ impl Decider<'_> {
                         "ballot.before_window",
                         format!(
                             "Advance ballots may be cast from {} (not earlier than {} days before the day of the meeting); it is {}.",
-                            window.opens.with_timezone(&chrono_tz::Europe::Amsterdam).format("%Y-%m-%d %H:%M %Z"),
+                            local(window.opens),
                             self.s.profile.advance_voting.window_days,
-                            self.now.with_timezone(&chrono_tz::Europe::Amsterdam).format("%Y-%m-%d %H:%M %Z")
+                            local(self.now)
                         ),
                     ));
                 }
@@ -881,7 +881,7 @@ impl Decider<'_> {
     fn cast_resolution_vote(&self, resolution: ResolutionId, member: MemberId, person: PersonId, choice: Choice) -> Decided {
         let r = self.resolution(resolution)?;
         if self.now >= r.closes_at {
-            return Err(self.refuse(Provision::WrittenResolution, "resolution.closed", format!("Voting on this resolution closed at {}.", r.closes_at.to_rfc3339())));
+            return Err(self.refuse(Provision::WrittenResolution, "resolution.closed", format!("Voting on this resolution closed at {}.", local(r.closes_at))));
         }
         let who = self.member(member)?;
         self.person(person)?;
@@ -901,7 +901,7 @@ impl Decider<'_> {
         let r = self.resolution(resolution)?;
         let everyone_voted = self.s.register.voting_members().all(|m| r.votes.contains_key(&m.id));
         if self.now < r.closes_at && !everyone_voted {
-            return Err(self.refuse(Provision::WrittenResolution, "resolution.still_open", format!("Voting runs until {} and not every member has voted yet.", r.closes_at.to_rfc3339())));
+            return Err(self.refuse(Provision::WrittenResolution, "resolution.still_open", format!("Voting runs until {} and not every member has voted yet.", local(r.closes_at))));
         }
         let result = resolution_result(&self.s.register, &self.s.profile, &r.votes);
         Ok(vec![Fact::ResolutionConcluded { resolution, result }])

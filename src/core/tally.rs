@@ -165,7 +165,6 @@ pub fn presence_at(
 /// poll, or else its advance ballot on the item (R4), from members in office.
 pub fn effective_ballots<'m>(
     register: &Register,
-    profile: &RulesProfile,
     meeting: &'m Meeting,
     poll: &'m Poll,
 ) -> BTreeMap<MemberId, &'m Ballot> {
@@ -175,7 +174,6 @@ pub fn effective_ballots<'m>(
     }
     ballots.extend(poll.ballots.iter().map(|(m, b)| (*m, b)));
     ballots.retain(|m, _| register.member(*m).is_some_and(|m| !m.suspended));
-    let _ = profile;
     ballots
 }
 
@@ -200,7 +198,7 @@ pub fn poll_result(
 
     match poll.method {
         PollMethod::Electronic => {
-            for (member, ballot) in effective_ballots(register, profile, meeting, poll) {
+            for (member, ballot) in effective_ballots(register, meeting, poll) {
                 counts.add(ballot.choice);
                 if present.contains_key(&member) || !in_office(register, profile, member) {
                     continue;
@@ -286,7 +284,13 @@ pub fn poll_result(
         let count_words = if counts.votes_cast() == 0 {
             "no votes cast".to_owned()
         } else {
-            format!("{} of {} for", counts.in_favour, counts.votes_cast())
+            format!(
+                "{} of {} for; {} for, {} against",
+                majority.needed_for,
+                counts.votes_cast(),
+                counts.in_favour,
+                counts.against
+            )
         };
         explanation = format!(
             "{prefix}; {words} needed: {count_words}{} — {}",

@@ -1,0 +1,6 @@
+//! The rules of RULES.md, tested at their boundaries, and the core's properties. One test
+//! binary; one module per rule.
+
+mod support;
+
+mod replay_2022;
