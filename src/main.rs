@@ -84,6 +84,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn report(title: Option<&str>, replay: &stembus::scenario::Replay) {
+    events(title, replay);
+    for meeting in replay.state.meetings.values().filter(|m| m.phase == stembus::core::Phase::Closed) {
+        println!("\n{}", stembus::core::records::minutes(&replay.state, meeting).to_markdown());
+    }
+}
+
+fn events(title: Option<&str>, replay: &stembus::scenario::Replay) {
     if let Some(title) = title {
         println!("{title}\n");
     }

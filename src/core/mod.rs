@@ -16,6 +16,7 @@ mod handle;
 pub mod ids;
 mod model;
 pub mod profile;
+pub mod records;
 pub mod register;
 pub mod tally;
 mod violation;

@@ -3,4 +3,6 @@
 
 mod support;
 
+mod cli;
+mod r8_records;
 mod replay_2022;

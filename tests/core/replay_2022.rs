@@ -69,3 +69,20 @@ fn rotterdams_written_vote_counts_as_a_vote_cast_in_the_meeting_art_8_13() {
     // Without Rotterdam the amendment would have missed its quorum by one.
     assert_eq!(r.presence.total() - r.presence.by_advance_ballot, 26);
 }
+
+#[test]
+fn every_event_survives_a_round_trip_through_json_and_folds_to_the_same_state() {
+    let replay = replay();
+    let mut refolded = stembus::core::Association::new(RulesProfile::dimpact_2023());
+    for (_, outcome) in &replay.steps {
+        if let StepOutcome::Accepted(events) = outcome {
+            for event in events {
+                let json = serde_json::to_string(event).unwrap_or_else(|e| panic!("{e}"));
+                let back: stembus::core::Event = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+                assert_eq!(&back, event);
+                stembus::core::apply(&mut refolded, &back);
+            }
+        }
+    }
+    assert_eq!(refolded, replay.state);
+}
