@@ -10,7 +10,11 @@ use stembus::core::{Fact, Outcome, RulesProfile};
 use stembus::scenario::{Scenario, StepOutcome};
 
 #[derive(Parser, Debug)]
-#[command(name = "stembus", version, about = "Verifiable digital voting for the general meeting of a cooperative association")]
+#[command(
+    name = "stembus",
+    version,
+    about = "Verifiable digital voting for the general meeting of a cooperative association"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -63,7 +67,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(path) => RulesProfile::load(&path)?,
                 None => RulesProfile::dimpact_2023(),
             };
-            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text =
+                std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let scenario = Scenario::from_toml(&text)?;
             let title = scenario.title.clone();
             let replay = scenario.replay(profile)?;
@@ -104,26 +109,47 @@ fn events(title: Option<&str>, replay: &stembus::scenario::Replay) {
                     match &event.fact {
                         Fact::MeetingConvened { meeting, convocation } => {
                             let title = state.meetings.get(meeting).map_or("", |m| m.title.as_str());
-                            println!("{local}  convened \"{title}\" ({} statement(s) in the convocation)", convocation.statements.len());
+                            println!(
+                                "{local}  convened \"{title}\" ({} statement(s) in the convocation)",
+                                convocation.statements.len()
+                            );
                         }
                         Fact::MeetingOpened { meeting, chair, .. } => {
                             let title = state.meetings.get(meeting).map_or("", |m| m.title.as_str());
-                            println!("{local}  \"{title}\" opened, chaired by {}", state.register.person_name(*chair));
+                            println!(
+                                "{local}  \"{title}\" opened, chaired by {}",
+                                state.register.person_name(*chair)
+                            );
                         }
                         Fact::PollClosed { meeting, result, .. } => {
-                            let item = state.meetings.get(meeting).and_then(|m| m.item(result.item)).map_or(String::new(), |i| i.title.clone());
+                            let item = state
+                                .meetings
+                                .get(meeting)
+                                .and_then(|m| m.item(result.item))
+                                .map_or(String::new(), |i| i.title.clone());
                             let p = &result.presence;
                             println!("{local}  poll on \"{item}\" ({})", result.kind.words());
                             println!(
                                 "        for {}, against {}, abstain {}; votes cast {}",
-                                result.counts.in_favour, result.counts.against, result.counts.abstain, result.votes_cast
+                                result.counts.in_favour,
+                                result.counts.against,
+                                result.counts.abstain,
+                                result.votes_cast
                             );
                             println!(
                                 "        present or represented {} of {} in office: {} in person, {} electronically, {} by proxy, {} by advance ballot",
-                                p.total(), result.quorum.members_in_office, p.in_person, p.electronically, p.by_proxy, p.by_advance_ballot
+                                p.total(),
+                                result.quorum.members_in_office,
+                                p.in_person,
+                                p.electronically,
+                                p.by_proxy,
+                                p.by_advance_ballot
                             );
                             println!("        {}", result.explanation);
-                            println!("        decided by {} (Art. {}): {}", result.decided_by.rule, result.decided_by.article, result.decided_by.words);
+                            println!(
+                                "        decided by {} (Art. {}): {}",
+                                result.decided_by.rule, result.decided_by.article, result.decided_by.words
+                            );
                         }
                         Fact::ResultDeclared { outcome, by, .. } => {
                             let word = match outcome {
@@ -134,11 +160,16 @@ fn events(title: Option<&str>, replay: &stembus::scenario::Replay) {
                             println!("{local}  {} declares: {word}", state.register.person_name(*by));
                         }
                         Fact::DeclarationChallenged { supporters, .. } => {
-                            println!("{local}  the declaration is challenged by {} member(s)", supporters.len());
+                            println!(
+                                "{local}  the declaration is challenged by {} member(s)",
+                                supporters.len()
+                            );
                         }
                         Fact::PollVoided { .. } => println!("{local}  the new poll voids the first"),
                         Fact::MeetingClosed { .. } => println!("{local}  meeting closed"),
-                        Fact::ResolutionConcluded { result, .. } => println!("{local}  resolution outside a meeting: {}", result.explanation),
+                        Fact::ResolutionConcluded { result, .. } => {
+                            println!("{local}  resolution outside a meeting: {}", result.explanation)
+                        }
                         _ => {}
                     }
                 }

@@ -91,10 +91,18 @@ impl Scenario {
                     steps.push((at, StepOutcome::RefusedAsExpected(violation)));
                 }
                 (Err(violation), Some(code)) => {
-                    return Err(ScenarioError::Unexpected { step: number, expected: code, got: format!("refused with {}: {violation}", violation.code) });
+                    return Err(ScenarioError::Unexpected {
+                        step: number,
+                        expected: code,
+                        got: format!("refused with {}: {violation}", violation.code),
+                    });
                 }
                 (Ok(_), Some(code)) => {
-                    return Err(ScenarioError::Unexpected { step: number, expected: code, got: "accepted".into() });
+                    return Err(ScenarioError::Unexpected {
+                        step: number,
+                        expected: code,
+                        got: "accepted".into(),
+                    });
                 }
             }
         }

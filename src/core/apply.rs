@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::event::{Event, Fact};
-use super::model::{Association, Attendance, Challenge, Declaration, Meeting, Phase, Poll, WrittenResolution};
+use super::model::{
+    Association, Attendance, Challenge, Declaration, Meeting, Phase, Poll, WrittenResolution,
+};
 
 pub fn apply(state: &mut Association, event: &Event) {
     let at = event.at;
@@ -79,25 +81,36 @@ pub fn apply(state: &mut Association, event: &Event) {
             m.opened_at = Some(at);
             m.chair = Some(*chair);
         }),
-        Fact::ChairAppointed { meeting, person } => with_meeting(state, *meeting, |m| m.chair = Some(*person)),
+        Fact::ChairAppointed { meeting, person } => {
+            with_meeting(state, *meeting, |m| m.chair = Some(*person))
+        }
         Fact::CheckedIn { meeting, member, person, attends_as, mode } => with_meeting(state, *meeting, |m| {
-            m.attendance.push(Attendance { member: *member, person: *person, attends_as: *attends_as, mode: *mode, arrived: at, left: None });
+            m.attendance.push(Attendance {
+                member: *member,
+                person: *person,
+                attends_as: *attends_as,
+                mode: *mode,
+                arrived: at,
+                left: None,
+            });
         }),
         Fact::CheckedOut { meeting, member } => with_meeting(state, *meeting, |m| {
             for a in m.attendance.iter_mut().filter(|a| a.member == *member && a.left.is_none()) {
                 a.left = Some(at);
             }
         }),
-        Fact::MotionAmended { meeting, item, text, lapsed_advance_ballots } => with_meeting(state, *meeting, |m| {
-            if *lapsed_advance_ballots > 0 {
-                m.advance_ballots.remove(item);
-            }
-            if let Some(motion) = m.item_mut(*item).and_then(|i| i.motion.as_mut()) {
-                motion.text = text.clone();
-                motion.amendments += 1;
-                motion.lapsed_advance_ballots += lapsed_advance_ballots;
-            }
-        }),
+        Fact::MotionAmended { meeting, item, text, lapsed_advance_ballots } => {
+            with_meeting(state, *meeting, |m| {
+                if *lapsed_advance_ballots > 0 {
+                    m.advance_ballots.remove(item);
+                }
+                if let Some(motion) = m.item_mut(*item).and_then(|i| i.motion.as_mut()) {
+                    motion.text = text.clone();
+                    motion.amendments += 1;
+                    motion.lapsed_advance_ballots += lapsed_advance_ballots;
+                }
+            })
+        }
         Fact::MeetingClosed { meeting } => with_meeting(state, *meeting, |m| {
             m.phase = Phase::Closed;
             m.closed_at = Some(at);
@@ -142,7 +155,8 @@ pub fn apply(state: &mut Association, event: &Event) {
         Fact::PollClosed { meeting, poll, result } => with_meeting(state, *meeting, |m| {
             if let Some(p) = m.polls.get_mut(poll) {
                 p.closed_at = Some(at);
-                p.recorded_counts = (p.method != super::model::PollMethod::Electronic).then_some(result.counts);
+                p.recorded_counts =
+                    (p.method != super::model::PollMethod::Electronic).then_some(result.counts);
                 p.result = Some((**result).clone());
             }
         }),
@@ -159,7 +173,15 @@ pub fn apply(state: &mut Association, event: &Event) {
         Fact::ResolutionProposed { resolution, text, kind, closes_at } => {
             state.resolutions.insert(
                 *resolution,
-                WrittenResolution { id: *resolution, text: text.clone(), kind: *kind, proposed_at: at, closes_at: *closes_at, votes: BTreeMap::new(), result: None },
+                WrittenResolution {
+                    id: *resolution,
+                    text: text.clone(),
+                    kind: *kind,
+                    proposed_at: at,
+                    closes_at: *closes_at,
+                    votes: BTreeMap::new(),
+                    result: None,
+                },
             );
         }
         Fact::ResolutionVoteCast { resolution, ballot } => {

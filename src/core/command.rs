@@ -16,18 +16,51 @@ use super::register::{Capacity, EmailAddress, Language, MemberKind, Profession};
 #[serde(rename_all = "snake_case", tag = "command", deny_unknown_fields)]
 pub enum Command {
     // The register.
-    RegisterMember { member: MemberId, name: String, kind: MemberKind, email: Option<EmailAddress>, #[serde(default)] language: Language },
-    ChangeMemberAddress { member: MemberId, email: Option<EmailAddress> },
-    SuspendMember { member: MemberId },
-    ReinstateMember { member: MemberId },
-    RegisterPerson { person: PersonId, name: String, email: Option<EmailAddress>, profession: Option<Profession> },
-    AssignRepresentative { person: PersonId, member: MemberId, capacity: Capacity },
-    WithdrawRepresentative { person: PersonId, member: MemberId },
+    RegisterMember {
+        member: MemberId,
+        name: String,
+        kind: MemberKind,
+        email: Option<EmailAddress>,
+        #[serde(default)]
+        language: Language,
+    },
+    ChangeMemberAddress {
+        member: MemberId,
+        email: Option<EmailAddress>,
+    },
+    SuspendMember {
+        member: MemberId,
+    },
+    ReinstateMember {
+        member: MemberId,
+    },
+    RegisterPerson {
+        person: PersonId,
+        name: String,
+        email: Option<EmailAddress>,
+        profession: Option<Profession>,
+    },
+    AssignRepresentative {
+        person: PersonId,
+        member: MemberId,
+        capacity: Capacity,
+    },
+    WithdrawRepresentative {
+        person: PersonId,
+        member: MemberId,
+    },
     /// Records who chairs the supervisory board (`deputy: false`) or deputises (`true`).
-    AppointSupervisoryBoardChair { person: PersonId, deputy: bool },
+    AppointSupervisoryBoardChair {
+        person: PersonId,
+        deputy: bool,
+    },
 
     // Convening.
-    RequestMeeting { request: RequestId, members: Vec<MemberId>, subjects: Vec<String> },
+    RequestMeeting {
+        request: RequestId,
+        members: Vec<MemberId>,
+        subjects: Vec<String>,
+    },
     CreateMeeting {
         meeting: MeetingId,
         title: String,
@@ -57,28 +90,83 @@ pub enum Command {
         instructions: BTreeMap<AgendaItemId, Instruction>,
         form: ProxyForm,
     },
-    RevokeProxy { meeting: MeetingId, proxy: ProxyId },
+    RevokeProxy {
+        meeting: MeetingId,
+        proxy: ProxyId,
+    },
 
     // The meeting in session.
-    OpenMeeting { meeting: MeetingId, chair: PersonId, #[serde(default)] appointed_by_meeting: bool },
+    OpenMeeting {
+        meeting: MeetingId,
+        chair: PersonId,
+        #[serde(default)]
+        appointed_by_meeting: bool,
+    },
     /// The general meeting appoints another chair (Art. 8.4).
-    AppointChair { meeting: MeetingId, person: PersonId },
-    CheckIn { meeting: MeetingId, member: MemberId, person: PersonId, mode: Mode },
-    CheckOut { meeting: MeetingId, member: MemberId },
-    AmendMotion { meeting: MeetingId, item: AgendaItemId, text: String },
-    CloseMeeting { meeting: MeetingId, by: PersonId },
+    AppointChair {
+        meeting: MeetingId,
+        person: PersonId,
+    },
+    CheckIn {
+        meeting: MeetingId,
+        member: MemberId,
+        person: PersonId,
+        mode: Mode,
+    },
+    CheckOut {
+        meeting: MeetingId,
+        member: MemberId,
+    },
+    AmendMotion {
+        meeting: MeetingId,
+        item: AgendaItemId,
+        text: String,
+    },
+    CloseMeeting {
+        meeting: MeetingId,
+        by: PersonId,
+    },
 
     // Polls and ballots.
-    OpenPoll { meeting: MeetingId, poll: PollId, item: AgendaItemId, method: PollMethod, by: PersonId, #[serde(default)] revote_of: Option<PollId> },
+    OpenPoll {
+        meeting: MeetingId,
+        poll: PollId,
+        item: AgendaItemId,
+        method: PollMethod,
+        by: PersonId,
+        #[serde(default)]
+        revote_of: Option<PollId>,
+    },
     /// An advance ballot while the meeting is convened, or a ballot in the open poll on the
     /// item while the meeting is open.
-    CastBallot { meeting: MeetingId, item: AgendaItemId, member: MemberId, person: PersonId, choice: Choice },
+    CastBallot {
+        meeting: MeetingId,
+        item: AgendaItemId,
+        member: MemberId,
+        person: PersonId,
+        choice: Choice,
+    },
     /// `counts` are the chair's counts for a poll by voice or on paper; none for an
     /// electronic poll.
-    ClosePoll { meeting: MeetingId, poll: PollId, by: PersonId, #[serde(default)] counts: Option<Counts> },
-    DeclareResult { meeting: MeetingId, poll: PollId, by: PersonId, outcome: super::model::Outcome },
+    ClosePoll {
+        meeting: MeetingId,
+        poll: PollId,
+        by: PersonId,
+        #[serde(default)]
+        counts: Option<Counts>,
+    },
+    DeclareResult {
+        meeting: MeetingId,
+        poll: PollId,
+        by: PersonId,
+        outcome: super::model::Outcome,
+    },
     /// The declaration is disputed at once (Art. 17.5) by these members.
-    ChallengeDeclaration { meeting: MeetingId, poll: PollId, supporters: Vec<MemberId> },
+    ChallengeDeclaration {
+        meeting: MeetingId,
+        poll: PollId,
+        supporters: Vec<MemberId>,
+    },
 
     // Outside a meeting (Art. 8.12).
     ProposeResolution {
@@ -89,8 +177,15 @@ pub enum Command {
         board_informed: bool,
         supervisory_board_informed: bool,
     },
-    CastResolutionVote { resolution: ResolutionId, member: MemberId, person: PersonId, choice: Choice },
-    ConcludeResolution { resolution: ResolutionId },
+    CastResolutionVote {
+        resolution: ResolutionId,
+        member: MemberId,
+        person: PersonId,
+        choice: Choice,
+    },
+    ConcludeResolution {
+        resolution: ResolutionId,
+    },
 }
 
 /// An agenda item as the secretariat drafts it.

@@ -54,14 +54,12 @@ impl Fraction {
 
     /// `part ≥ self × whole`, in whole numbers.
     pub fn at_least(self, part: u64, whole: u64) -> bool {
-        u128::from(part) * u128::from(self.denominator)
-            >= u128::from(whole) * u128::from(self.numerator)
+        u128::from(part) * u128::from(self.denominator) >= u128::from(whole) * u128::from(self.numerator)
     }
 
     /// `part > self × whole`, in whole numbers.
     pub fn more_than(self, part: u64, whole: u64) -> bool {
-        u128::from(part) * u128::from(self.denominator)
-            > u128::from(whole) * u128::from(self.numerator)
+        u128::from(part) * u128::from(self.denominator) > u128::from(whole) * u128::from(self.numerator)
     }
 
     /// The least `part` with `part ≥ self × whole`.

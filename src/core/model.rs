@@ -169,7 +169,9 @@ pub enum Convener {
     Board,
     SupervisoryBoard,
     /// The members who asked, when the board did not hold the meeting in time.
-    Requesters { request: RequestId },
+    Requesters {
+        request: RequestId,
+    },
 }
 
 /// A statement the statutes require in a convocation.
@@ -184,7 +186,13 @@ pub enum ConvocationStatement {
     ElectronicParticipation { conditions: String, article: String },
     /// A new meeting after a failed quorum, which decides whatever the attendance; names the
     /// items and why (Art. 17.4c, 20.1), or that it is a second meeting (Art. 20.2).
-    FollowUp { first_meeting: MeetingId, first_day: chrono::NaiveDate, items: Vec<AgendaItemId>, article: String, text: String },
+    FollowUp {
+        first_meeting: MeetingId,
+        first_day: chrono::NaiveDate,
+        items: Vec<AgendaItemId>,
+        article: String,
+        text: String,
+    },
 }
 
 /// Who holds a proxy (Art. 8.5).

@@ -252,8 +252,7 @@ impl RulesProfile {
     }
 
     pub fn from_toml(text: &str) -> Result<Self, ProfileError> {
-        let profile: RulesProfile =
-            toml::from_str(text).map_err(|e| ProfileError::Syntax(e.to_string()))?;
+        let profile: RulesProfile = toml::from_str(text).map_err(|e| ProfileError::Syntax(e.to_string()))?;
         profile.validate()?;
         Ok(profile)
     }
@@ -271,7 +270,7 @@ impl RulesProfile {
 
     pub fn decision(&self, kind: DecisionKind) -> &DecisionRule {
         // `validate` guarantees every kind is present; the fallback is never reached.
-        self.decisions.get(&kind).unwrap_or_else(|| &FALLBACK_RULE)
+        self.decisions.get(&kind).unwrap_or(&FALLBACK_RULE)
     }
 
     pub fn notice_days(&self, notice: Notice) -> u32 {
@@ -301,10 +300,7 @@ impl RulesProfile {
                     return invalid(format!("the majority for {} cannot be zero", kind.words()));
                 }
                 Majority::MoreThan(f) if f == Fraction::WHOLE => {
-                    return invalid(format!(
-                        "no count can be more than all votes cast ({})",
-                        kind.words()
-                    ));
+                    return invalid(format!("no count can be more than all votes cast ({})", kind.words()));
                 }
                 _ => {}
             }
@@ -329,8 +325,12 @@ impl RulesProfile {
         if self.members_request.fraction.is_zero() {
             return invalid("a members' request needs a positive fraction of the members".into());
         }
-        if chrono::NaiveDate::from_ymd_opt(2001, self.annual_meeting.before_month, self.annual_meeting.before_day)
-            .is_none()
+        if chrono::NaiveDate::from_ymd_opt(
+            2001,
+            self.annual_meeting.before_month,
+            self.annual_meeting.before_day,
+        )
+        .is_none()
         {
             return invalid("the annual meeting's deadline is not a day of the year".into());
         }
@@ -388,8 +388,10 @@ mod tests {
 
     #[test]
     fn an_impossible_follow_up_window_is_refused() {
-        let text = RulesProfile::dimpact_2023_toml()
-            .replace("earliest = { days = 14 }, latest = { days = 30 }", "earliest = { days = 31 }, latest = { days = 30 }");
+        let text = RulesProfile::dimpact_2023_toml().replace(
+            "earliest = { days = 14 }, latest = { days = 30 }",
+            "earliest = { days = 31 }, latest = { days = 30 }",
+        );
         let err = RulesProfile::from_toml(&text).err().map(|e| e.to_string());
         assert!(err.is_some_and(|e| e.contains("must be possible")), "{text}");
     }

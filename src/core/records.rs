@@ -49,11 +49,23 @@ pub fn annual_meeting_warning(state: &Association, today: CalendarDay) -> Option
 #[serde(rename_all = "snake_case", tag = "took_part")]
 pub enum Participation {
     /// Through its own representative, in the room or electronically.
-    OwnRepresentative { person: PersonId, name: String, electronically: bool },
+    OwnRepresentative {
+        person: PersonId,
+        name: String,
+        electronically: bool,
+    },
     /// Through the holder of its proxy.
-    ProxyHolder { holder: String, person: PersonId, name: String },
+    ProxyHolder {
+        holder: String,
+        person: PersonId,
+        name: String,
+    },
     /// Through a proxy to the chair of the supervisory board, a notary or a lawyer.
-    ProxyTo { holder: String, person: PersonId, name: String },
+    ProxyTo {
+        holder: String,
+        person: PersonId,
+        name: String,
+    },
     /// Only by advance electronic ballot (Art. 8.13).
     AdvanceBallot,
     Absent,
@@ -109,7 +121,12 @@ pub fn minutes(state: &Association, meeting: &Meeting) -> Minutes {
             outcome: declared.outcome,
             explanation: result.explanation.clone(),
             declared_on: day_of(declared.at),
-            voided_polls: meeting.polls.values().filter(|p| p.item == item.id && p.voided_by.is_some()).map(|p| p.id).collect(),
+            voided_polls: meeting
+                .polls
+                .values()
+                .filter(|p| p.item == item.id && p.voided_by.is_some())
+                .map(|p| p.id)
+                .collect(),
         });
     }
 
@@ -120,16 +137,26 @@ pub fn minutes(state: &Association, meeting: &Meeting) -> Minutes {
         let by_proxy = spans.iter().find(|a| matches!(a.attends_as, AttendsAs::Proxy { .. }));
         let proxy = meeting.proxy_of(member.id);
         let participation = if let Some(a) = own {
-            Participation::OwnRepresentative { person: a.person, name: register.person_name(a.person), electronically: a.mode == Mode::Electronic }
+            Participation::OwnRepresentative {
+                person: a.person,
+                name: register.person_name(a.person),
+                electronically: a.mode == Mode::Electronic,
+            }
         } else if let Some(a) = by_proxy {
             let holder = match proxy.map(|p| p.holder) {
                 Some(ProxyHolder::Member { member }) => register.member_name(member),
                 _ => register.person_name(a.person),
             };
             Participation::ProxyHolder { holder, person: a.person, name: register.person_name(a.person) }
-        } else if let Some(person) = proxy.and_then(|p| p.holder.person()).filter(|p| meeting.chair == Some(*p)) {
+        } else if let Some(person) =
+            proxy.and_then(|p| p.holder.person()).filter(|p| meeting.chair == Some(*p))
+        {
             Participation::ProxyTo { holder: "chair".into(), person, name: register.person_name(person) }
-        } else if meeting.advance_ballots.values().any(|b| b.get(&member.id).is_some_and(|b| b.via == Via::Advance)) {
+        } else if meeting
+            .advance_ballots
+            .values()
+            .any(|b| b.get(&member.id).is_some_and(|b| b.via == Via::Advance))
+        {
             Participation::AdvanceBallot
         } else {
             Participation::Absent
@@ -170,26 +197,41 @@ impl Minutes {
         if let Some(c) = self.closed_at {
             let _ = writeln!(out, "- Closed: {}", local(c));
         }
-        let _ = writeln!(out, "\n## List of decisions\n\n| Item | Decision | Outcome | Why | Taken on |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            out,
+            "\n## List of decisions\n\n| Item | Decision | Outcome | Why | Taken on |\n|---|---|---|---|---|"
+        );
         for d in &self.decisions {
             let outcome = match d.outcome {
                 Outcome::Adopted => "adopted",
                 Outcome::Rejected => "rejected",
                 Outcome::NoQuorum => "no decision (quorum not met)",
             };
-            let _ = writeln!(out, "| {} | {} | {} | {} | {} |", d.title, d.motion, outcome, d.explanation, d.declared_on);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                d.title, d.motion, outcome, d.explanation, d.declared_on
+            );
         }
         let _ = writeln!(out, "\n## Attendance list\n\n| Member | Took part |\n|---|---|");
         for a in &self.attendance {
             let how = match &a.participation {
-                Participation::OwnRepresentative { name, electronically: true, .. } => format!("{name} (electronically)"),
+                Participation::OwnRepresentative { name, electronically: true, .. } => {
+                    format!("{name} (electronically)")
+                }
                 Participation::OwnRepresentative { name, .. } => name.clone(),
                 Participation::ProxyHolder { holder, name, .. } => format!("{name}, by proxy to {holder}"),
                 Participation::ProxyTo { name, .. } => format!("Proxy to {name} (chair)"),
                 Participation::AdvanceBallot => "Advance electronic ballot".into(),
                 Participation::Absent => "Not present".into(),
             };
-            let left: Vec<String> = a.stretches.iter().filter_map(|(_, left)| *left).filter(|l| Some(*l) != self.closed_at).map(|l| format!("left at {}", local(l))).collect();
+            let left: Vec<String> = a
+                .stretches
+                .iter()
+                .filter_map(|(_, left)| *left)
+                .filter(|l| Some(*l) != self.closed_at)
+                .map(|l| format!("left at {}", local(l)))
+                .collect();
             let how = if left.is_empty() { how } else { format!("{how}; {}", left.join(", ")) };
             let _ = writeln!(out, "| {} | {} |", a.name, how);
         }

@@ -267,7 +267,11 @@ pub fn poll_result(
     let (outcome, decided_by, explanation);
     if !quorum.met && !quorum.waived {
         outcome = Outcome::NoQuorum;
-        decided_by = DecidedBy { rule: RuleId::R7, article: rule.article.clone(), words: format!("quorum of {} of the members in office", rule.quorum.words()) };
+        decided_by = DecidedBy {
+            rule: RuleId::R7,
+            article: rule.article.clone(),
+            words: format!("quorum of {} of the members in office", rule.quorum.words()),
+        };
         explanation = format!("quorum not met: {quorum_words} — no decision");
     } else {
         let tie = matches!(rule.majority, Majority::MoreThan(f) if f == Fraction::HALF)
@@ -406,9 +410,10 @@ pub fn resolution_result(
         UnanimityOutsideMeeting::EveryMemberFor => {
             (base > 0 && counts.in_favour == base, "every member votes for")
         }
-        UnanimityOutsideMeeting::NoneAgainst => {
-            (base > 0 && not_voted == 0 && counts.against == 0 && counts.in_favour > 0, "every member votes, none against")
-        }
+        UnanimityOutsideMeeting::NoneAgainst => (
+            base > 0 && not_voted == 0 && counts.against == 0 && counts.in_favour > 0,
+            "every member votes, none against",
+        ),
     };
     let explanation = format!(
         "unanimity outside a meeting ({words}): {} for, {} against, {} abstained, {} did not vote of {} members — {}",

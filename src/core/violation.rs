@@ -136,8 +136,8 @@ impl Provision {
             AdvanceVoting => RuleId::R4,
             ElectronicParticipation | Chair => RuleId::R5,
             PollMethod | Declaration => RuleId::R6,
-            Majority | Tie | Quorum | OrdinaryFollowUp | TwoThirds | StatuteAmendment
-            | Dissolution | Regulations | Entrenched | WrittenResolution => RuleId::R7,
+            Majority | Tie | Quorum | OrdinaryFollowUp | TwoThirds | StatuteAmendment | Dissolution
+            | Regulations | Entrenched | WrittenResolution => RuleId::R7,
             Minutes => RuleId::R8,
         }
     }

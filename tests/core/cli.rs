@@ -8,7 +8,11 @@ fn stembus(args: &[&str]) -> (bool, String, String) {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap_or_else(|e| panic!("cannot run stembus: {e}"));
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -35,7 +39,8 @@ fn an_invalid_profile_is_refused_with_the_reason() {
     let dir = std::env::temp_dir().join(format!("stembus-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let path = dir.join("profile.toml");
-    let broken = stembus::core::RulesProfile::dimpact_2023_toml().replace("cap_per_holder = 2", "cap_per_holder = -1");
+    let broken =
+        stembus::core::RulesProfile::dimpact_2023_toml().replace("cap_per_holder = 2", "cap_per_holder = -1");
     std::fs::write(&path, broken).unwrap_or_else(|e| panic!("{e}"));
     let (ok, _, stderr) = stembus(&["profile", "--check", path.to_str().unwrap_or_default()]);
     assert!(!ok);

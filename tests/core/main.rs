@@ -4,5 +4,13 @@
 mod support;
 
 mod cli;
+mod properties;
+mod r1_one_member_one_vote;
+mod r2_proxies;
+mod r3_convening;
+mod r4_advance_voting;
+mod r5_r6_session_and_polls;
+mod r7_decisions;
 mod r8_records;
 mod replay_2022;
+mod written_resolution;

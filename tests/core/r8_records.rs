@@ -17,7 +17,11 @@ fn minutes_of_2022() -> stembus::core::records::Minutes {
 
 fn took_part(m: &stembus::core::records::Minutes, member: &str) -> Participation {
     let id = MemberId::named(member);
-    m.attendance.iter().find(|a| a.member == id).map(|a| a.participation.clone()).unwrap_or_else(|| panic!("{member} is not on the list"))
+    m.attendance
+        .iter()
+        .find(|a| a.member == id)
+        .map(|a| a.participation.clone())
+        .unwrap_or_else(|| panic!("{member} is not on the list"))
 }
 
 #[test]
@@ -25,8 +29,12 @@ fn the_attendance_list_says_in_what_capacity_each_member_took_part_art_17_6() {
     let m = minutes_of_2022();
     assert_eq!(m.attendance.len(), 40);
     assert!(matches!(took_part(&m, "assen"), Participation::OwnRepresentative { electronically: true, .. }));
-    assert!(matches!(took_part(&m, "deventer"), Participation::ProxyHolder { ref holder, .. } if holder == "Gemeente Raalte"));
-    assert!(matches!(took_part(&m, "westvoorne"), Participation::ProxyTo { ref name, .. } if name == "Johan Dijkstra"));
+    assert!(
+        matches!(took_part(&m, "deventer"), Participation::ProxyHolder { ref holder, .. } if holder == "Gemeente Raalte")
+    );
+    assert!(
+        matches!(took_part(&m, "westvoorne"), Participation::ProxyTo { ref name, .. } if name == "Johan Dijkstra")
+    );
     assert_eq!(took_part(&m, "rotterdam"), Participation::AdvanceBallot);
     assert_eq!(took_part(&m, "zaanstad"), Participation::Absent);
     let absent = m.attendance.iter().filter(|a| a.participation == Participation::Absent).count();
@@ -36,10 +44,17 @@ fn the_attendance_list_says_in_what_capacity_each_member_took_part_art_17_6() {
 #[test]
 fn the_attendance_list_records_a_member_leaving_during_the_meeting() {
     let m = minutes_of_2022();
-    let oldambt = m.attendance.iter().find(|a| a.member == MemberId::named("oldambt")).unwrap_or_else(|| panic!("no Oldambt"));
+    let oldambt = m
+        .attendance
+        .iter()
+        .find(|a| a.member == MemberId::named("oldambt"))
+        .unwrap_or_else(|| panic!("no Oldambt"));
     assert_eq!(oldambt.stretches.len(), 1);
     assert_eq!(oldambt.stretches[0].1, Some(t("2022-12-07T19:50:00+01:00")));
-    assert!(m.to_markdown().contains("| Gemeente Oldambt | Dhr. E. Wunker (electronically); left at 2022-12-07 19:50 CET |"));
+    assert!(
+        m.to_markdown()
+            .contains("| Gemeente Oldambt | Dhr. E. Wunker (electronically); left at 2022-12-07 19:50 CET |")
+    );
 }
 
 #[test]
@@ -70,7 +85,12 @@ fn annual_meeting(f: &mut Fixture, starts_at: &str) {
     }
     f.at("2026-05-01T10:00:00+02:00");
     f.run(create);
-    f.run(Command::ConveneMeeting { meeting: MeetingId::named("annual"), by: Convener::Board, advance_voting: false, electronic_participation: None });
+    f.run(Command::ConveneMeeting {
+        meeting: MeetingId::named("annual"),
+        by: Convener::Board,
+        advance_voting: false,
+        electronic_participation: None,
+    });
 }
 
 #[test]

@@ -41,7 +41,10 @@ fn attendance_matches_the_list_in_the_minutes() {
     let minutes = m.polls[&PollId::named("poll-3")].result.as_ref().map(|r| r.presence);
     // 24 members attended through their own representatives (all via Zoom), Deventer and
     // Olst-Wijhe through Raalte and Westvoorne through the chair, Rotterdam in writing.
-    assert_eq!(minutes, Some(PresenceCount { in_person: 0, electronically: 24, by_proxy: 3, by_advance_ballot: 1 }));
+    assert_eq!(
+        minutes,
+        Some(PresenceCount { in_person: 0, electronically: 24, by_proxy: 3, by_advance_ballot: 1 })
+    );
 }
 
 #[test]
@@ -56,7 +59,10 @@ fn the_statute_amendment_meets_its_two_thirds_quorum_exactly_after_oldambt_left_
     assert_eq!((r.majority.needed_for, r.majority.reached), (18, true));
     assert_eq!(r.outcome, Outcome::Adopted);
     assert_eq!(r.decided_by.article, "20.1");
-    assert_eq!(m.decision_on(AgendaItemId::named("7")).and_then(|p| p.declaration.as_ref()).map(|d| d.outcome), Some(Outcome::Adopted));
+    assert_eq!(
+        m.decision_on(AgendaItemId::named("7")).and_then(|p| p.declaration.as_ref()).map(|d| d.outcome),
+        Some(Outcome::Adopted)
+    );
 }
 
 #[test]
@@ -78,7 +84,8 @@ fn every_event_survives_a_round_trip_through_json_and_folds_to_the_same_state() 
         if let StepOutcome::Accepted(events) = outcome {
             for event in events {
                 let json = serde_json::to_string(event).unwrap_or_else(|e| panic!("{e}"));
-                let back: stembus::core::Event = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+                let back: stembus::core::Event =
+                    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
                 assert_eq!(&back, event);
                 stembus::core::apply(&mut refolded, &back);
             }

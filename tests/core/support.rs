@@ -4,9 +4,9 @@
 
 use stembus::core::register::{Capacity, MemberKind, Profession};
 use stembus::core::{
-    AgendaItemId, AgendaItemSpec, Association, Choice, Command, Convener, DecisionKind, Event,
-    Instant, MeetingId, MemberId, Mode, MotionSpec, PersonId, PollId, PollMethod, PollResult,
-    ProxyForm, ProxyHolder, ProxyId, RuleId, RuleViolation, RulesProfile, execute,
+    AgendaItemId, AgendaItemSpec, Association, Choice, Command, Convener, DecisionKind, Event, Instant,
+    MeetingId, MemberId, Mode, MotionSpec, PersonId, PollId, PollMethod, PollResult, ProxyForm, ProxyHolder,
+    ProxyId, RuleId, RuleViolation, RulesProfile, execute,
 };
 
 /// A moment from RFC 3339 text, e.g. `t("2026-06-10T19:00:00+02:00")`.
@@ -67,7 +67,8 @@ impl Fixture {
     }
 
     pub fn with_profile(members: usize, profile: RulesProfile) -> Self {
-        let mut f = Fixture { state: Association::new(profile), now: t("2026-01-05T09:00:00+01:00"), members };
+        let mut f =
+            Fixture { state: Association::new(profile), now: t("2026-01-05T09:00:00+01:00"), members };
         for i in 1..=members {
             f.run(Command::RegisterMember {
                 member: member(i),
@@ -76,13 +77,37 @@ impl Fixture {
                 email: format!("alv@gemeente{i}.example.org").parse().ok(),
                 language: Default::default(),
             });
-            f.run(Command::RegisterPerson { person: rep(i), name: format!("Wethouder {i}"), email: None, profession: None });
-            f.run(Command::AssignRepresentative { person: rep(i), member: member(i), capacity: Capacity::PortfolioHolder });
+            f.run(Command::RegisterPerson {
+                person: rep(i),
+                name: format!("Wethouder {i}"),
+                email: None,
+                profession: None,
+            });
+            f.run(Command::AssignRepresentative {
+                person: rep(i),
+                member: member(i),
+                capacity: Capacity::PortfolioHolder,
+            });
         }
-        f.run(Command::RegisterPerson { person: chair(), name: "Voorzitter RvC".into(), email: None, profession: None });
+        f.run(Command::RegisterPerson {
+            person: chair(),
+            name: "Voorzitter RvC".into(),
+            email: None,
+            profession: None,
+        });
         f.run(Command::AppointSupervisoryBoardChair { person: chair(), deputy: false });
-        f.run(Command::RegisterPerson { person: notary(), name: "Notaris".into(), email: None, profession: Some(Profession::Notary) });
-        f.run(Command::RegisterPerson { person: lawyer(), name: "Advocaat".into(), email: None, profession: Some(Profession::Lawyer) });
+        f.run(Command::RegisterPerson {
+            person: notary(),
+            name: "Notaris".into(),
+            email: None,
+            profession: Some(Profession::Notary),
+        });
+        f.run(Command::RegisterPerson {
+            person: lawyer(),
+            name: "Advocaat".into(),
+            email: None,
+            profession: Some(Profession::Lawyer),
+        });
         f
     }
 
@@ -94,7 +119,8 @@ impl Fixture {
     /// Runs a command that must be accepted.
     pub fn run(&mut self, command: Command) -> Vec<Event> {
         let shown = format!("{command:?}");
-        execute(&mut self.state, command, self.now).unwrap_or_else(|v| panic!("refused: {v}\ncommand: {shown}"))
+        execute(&mut self.state, command, self.now)
+            .unwrap_or_else(|v| panic!("refused: {v}\ncommand: {shown}"))
     }
 
     /// Runs a command that must be refused, checks that the refusal changed nothing, and
@@ -126,7 +152,9 @@ impl Fixture {
             meeting: alv(),
             by: Convener::Board,
             advance_voting: true,
-            electronic_participation: Some("Via the video link in this convocation; identify with your Stembus key.".into()),
+            electronic_participation: Some(
+                "Via the video link in this convocation; identify with your Stembus key.".into(),
+            ),
         });
     }
 
@@ -143,10 +171,20 @@ impl Fixture {
     }
 
     pub fn check_in(&mut self, i: usize) {
-        self.run(Command::CheckIn { meeting: alv(), member: member(i), person: rep(i), mode: Mode::Electronic });
+        self.run(Command::CheckIn {
+            meeting: alv(),
+            member: member(i),
+            person: rep(i),
+            mode: Mode::Electronic,
+        });
     }
 
-    pub fn grant_proxy(&mut self, name: &str, grantor: usize, holder: ProxyHolder) -> Result<Vec<Event>, RuleViolation> {
+    pub fn grant_proxy(
+        &mut self,
+        name: &str,
+        grantor: usize,
+        holder: ProxyHolder,
+    ) -> Result<Vec<Event>, RuleViolation> {
         execute(
             &mut self.state,
             Command::GrantProxy {
@@ -162,12 +200,25 @@ impl Fixture {
     }
 
     pub fn open_poll(&mut self, name: &str) {
-        self.run(Command::OpenPoll { meeting: alv(), poll: poll(name), item: motion(), method: PollMethod::Electronic, by: chair(), revote_of: None });
+        self.run(Command::OpenPoll {
+            meeting: alv(),
+            poll: poll(name),
+            item: motion(),
+            method: PollMethod::Electronic,
+            by: chair(),
+            revote_of: None,
+        });
     }
 
     /// Member `i` votes through its own representative.
     pub fn vote(&mut self, i: usize, choice: Choice) {
-        self.run(Command::CastBallot { meeting: alv(), item: motion(), member: member(i), person: rep(i), choice });
+        self.run(Command::CastBallot {
+            meeting: alv(),
+            item: motion(),
+            member: member(i),
+            person: rep(i),
+            choice,
+        });
     }
 
     pub fn close_poll(&mut self, name: &str) -> PollResult {
@@ -176,7 +227,10 @@ impl Fixture {
     }
 
     pub fn result(&self, name: &str) -> PollResult {
-        self.state.meetings[&alv()].polls[&poll(name)].result.clone().unwrap_or_else(|| panic!("poll {name} has no result"))
+        self.state.meetings[&alv()].polls[&poll(name)]
+            .result
+            .clone()
+            .unwrap_or_else(|| panic!("poll {name} has no result"))
     }
 
     /// Opens a poll, lets members vote as given (`for_`, `against`, `abstain` members in that
@@ -202,7 +256,14 @@ pub fn create_meeting_command(meeting: &str, kind: DecisionKind, starts_at: &str
         starts_at: t(starts_at),
         place: "Stadhuis, Raadzaal".into(),
         agenda: vec![
-            AgendaItemSpec { item: AgendaItemId::named("opening"), title: "Opening".into(), motion: None, carried_from: None, concerns_member: None, annual_accounts: false },
+            AgendaItemSpec {
+                item: AgendaItemId::named("opening"),
+                title: "Opening".into(),
+                motion: None,
+                carried_from: None,
+                concerns_member: None,
+                annual_accounts: false,
+            },
             AgendaItemSpec {
                 item: motion(),
                 title: "Voorstel".into(),
@@ -225,6 +286,10 @@ pub fn create_meeting_command(meeting: &str, kind: DecisionKind, starts_at: &str
 /// Asserts that a violation names this rule, article and code.
 #[track_caller]
 pub fn assert_violation(v: &RuleViolation, rule: RuleId, article: &str, code: &str) {
-    assert_eq!((v.rule, v.article.as_str(), v.code.as_str()), (rule, article, code), "unexpected violation: {v}");
+    assert_eq!(
+        (v.rule, v.article.as_str(), v.code.as_str()),
+        (rule, article, code),
+        "unexpected violation: {v}"
+    );
     assert!(!v.message.is_empty());
 }
