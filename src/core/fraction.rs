@@ -8,6 +8,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A fraction `numerator/denominator` with `0 ≤ numerator ≤ denominator` and a positive
 /// denominator. Construct with [`Fraction::new`] or parse `"2/3"`.
+///
+/// ```
+/// use stembus::core::Fraction;
+///
+/// let two_thirds: Fraction = "2/3".parse().unwrap();
+/// assert!(two_thirds.at_least(18, 27)); // exactly two thirds of 27 votes cast
+/// assert!(!two_thirds.at_least(17, 27));
+/// assert_eq!(two_thirds.least_at_least(40), 27); // two thirds of 40 members
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Fraction {
     numerator: u32,

@@ -6,6 +6,25 @@
 //! time comes in as an argument and ids come in with the commands. Storage, HTTP, the
 //! signed log, mail and the auditor's verifier all call this module; none of them is
 //! known to it.
+//!
+//! ```
+//! use stembus::core::register::{Capacity, MemberKind};
+//! use stembus::core::{Association, Command, MemberId, PersonId, RulesProfile, execute};
+//!
+//! let mut state = Association::new(RulesProfile::dimpact_2023());
+//! let now = "2026-01-05T09:00:00+01:00".parse().unwrap();
+//! let assen = MemberId::named("assen");
+//! execute(&mut state, Command::RegisterMember {
+//!     member: assen, name: "Gemeente Assen".into(), kind: MemberKind::Gemeente,
+//!     email: None, language: Default::default(),
+//! }, now).unwrap();
+//! execute(&mut state, Command::SuspendMember { member: assen }, now).unwrap();
+//!
+//! // Suspending twice is refused, with the rule and the article, and changes nothing.
+//! let refused = execute(&mut state, Command::SuspendMember { member: assen }, now).unwrap_err();
+//! assert_eq!(refused.to_string(), "R1 (Art. 6.9, 8.8): Gemeente Assen is already suspended.");
+//! # let _ = (PersonId::named("x"), Capacity::Official);
+//! ```
 
 mod apply;
 pub mod calendar;
