@@ -1,0 +1,259 @@
+//! Deciding: `handle(state, command, now)` checks a command against the rules profile and
+//! the state, and returns the events it causes, or the rule it breaks. It only reads the
+//! state, so a refused command changes nothing.
+
+mod convening;
+mod lookups;
+mod polls;
+mod proxies;
+mod register;
+mod resolutions;
+mod session;
+
+use std::collections::BTreeSet;
+
+use crate::core::calendar::{Instant, add_days, day_of, local, start_of_day};
+use crate::core::command::{AgendaItemSpec, Command};
+use crate::core::event::{Event, Fact};
+use crate::core::ids::{
+    AgendaItemId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId,
+};
+use crate::core::model::{
+    AdvanceWindow, AgendaItem, Association, AttendsAs, Ballot, Choice, Convener, Convocation,
+    ConvocationStatement, Counts, Instruction, Meeting, MembersRequest, Mode, Motion, Outcome, Phase, Poll,
+    PollMethod, Proxy, ProxyHolder, Via,
+};
+use crate::core::profile::{DecisionKind, Notice, UnlimitedHolder};
+use crate::core::register::{Capacity, Member, Person};
+use crate::core::tally::{members_in_office, poll_result, presence_at, resolution_result};
+use crate::core::violation::{Provision, RuleViolation};
+
+/// Checks `command` at `now` against the rules and the state; returns the events it causes.
+pub fn handle(state: &Association, command: Command, now: Instant) -> Result<Vec<Event>, RuleViolation> {
+    let d = Decider { s: state, now };
+    let facts = d.decide(command)?;
+    Ok(facts.into_iter().map(|fact| Event { at: now, fact }).collect())
+}
+
+struct Decider<'a> {
+    s: &'a Association,
+    now: Instant,
+}
+
+type Decided = Result<Vec<Fact>, RuleViolation>;
+
+impl Decider<'_> {
+    fn refuse(&self, provision: Provision, code: &str, message: impl Into<String>) -> RuleViolation {
+        RuleViolation {
+            rule: provision.rule(),
+            provision,
+            article: self.s.profile.article(provision).to_owned(),
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    fn decide(&self, command: Command) -> Decided {
+        use Command::*;
+        match command {
+            RegisterMember { member, name, kind, email, language } => {
+                if self.s.register.member(member).is_some() {
+                    return Err(self.refuse(
+                        Provision::Membership,
+                        "member.exists",
+                        format!("Member {member} is already in the register."),
+                    ));
+                }
+                let name = self.non_empty(
+                    Provision::Membership,
+                    "member.name_missing",
+                    "A member needs a name.",
+                    name,
+                )?;
+                Ok(vec![Fact::MemberRegistered {
+                    member: Member { id: member, name, kind, email, language, suspended: false },
+                }])
+            }
+            ChangeMemberAddress { member, email } => {
+                self.member(member)?;
+                Ok(vec![Fact::MemberAddressChanged { member, email }])
+            }
+            SuspendMember { member } => {
+                if self.member(member)?.suspended {
+                    return Err(self.refuse(
+                        Provision::Suspension,
+                        "member.already_suspended",
+                        format!("{} is already suspended.", self.name(member)),
+                    ));
+                }
+                Ok(vec![Fact::MemberSuspended { member }])
+            }
+            ReinstateMember { member } => {
+                if !self.member(member)?.suspended {
+                    return Err(self.refuse(
+                        Provision::Suspension,
+                        "member.not_suspended",
+                        format!("{} is not suspended.", self.name(member)),
+                    ));
+                }
+                Ok(vec![Fact::MemberReinstated { member }])
+            }
+            RegisterPerson { person, name, email, profession } => {
+                if self.s.register.person(person).is_some() {
+                    return Err(self.refuse(
+                        Provision::Representation,
+                        "person.exists",
+                        format!("Person {person} is already in the register."),
+                    ));
+                }
+                let name = self.non_empty(
+                    Provision::Representation,
+                    "person.name_missing",
+                    "A person needs a name.",
+                    name,
+                )?;
+                Ok(vec![Fact::PersonRegistered { person: Person { id: person, name, email, profession } }])
+            }
+            AssignRepresentative { person, member, capacity } => {
+                self.assign_representative(person, member, capacity)
+            }
+            WithdrawRepresentative { person, member } => {
+                if !self.s.register.represents(person, member) {
+                    return Err(self.refuse(
+                        Provision::Representation,
+                        "representative.unknown",
+                        format!("{} does not represent {}.", self.person_name(person), self.name(member)),
+                    ));
+                }
+                Ok(vec![Fact::RepresentativeWithdrawn { person, member }])
+            }
+            AppointSupervisoryBoardChair { person, deputy } => {
+                self.person(person)?;
+                Ok(vec![Fact::SupervisoryBoardChairAppointed { person, deputy }])
+            }
+            RequestMeeting { request, members, subjects } => self.request_meeting(request, members, subjects),
+            CreateMeeting { meeting, title, starts_at, place, agenda, follow_up_of, request } => {
+                self.create_meeting(meeting, title, starts_at, place, agenda, follow_up_of, request)
+            }
+            ConveneMeeting { meeting, by, advance_voting, electronic_participation } => {
+                self.convene(meeting, by, advance_voting, electronic_participation)
+            }
+            GrantProxy { meeting, proxy, grantor, holder, instructions, form } => {
+                let m = self.meeting(meeting)?;
+                self.grant_proxy(
+                    m,
+                    Proxy {
+                        id: proxy,
+                        grantor,
+                        holder,
+                        instructions,
+                        form,
+                        received_at: self.now,
+                        revoked_at: None,
+                    },
+                )
+            }
+            RevokeProxy { meeting, proxy } => self.revoke_proxy(meeting, proxy),
+            OpenMeeting { meeting, chair, appointed_by_meeting } => {
+                self.open_meeting(meeting, chair, appointed_by_meeting)
+            }
+            AppointChair { meeting, person } => {
+                let m = self.meeting(meeting)?;
+                self.in_session(m)?;
+                self.person(person)?;
+                Ok(vec![Fact::ChairAppointed { meeting, person }])
+            }
+            CheckIn { meeting, member, person, mode } => self.check_in(meeting, member, person, mode),
+            CheckOut { meeting, member } => {
+                let m = self.meeting(meeting)?;
+                if !matches!(m.phase, Phase::Convened | Phase::Open) || m.current_attendance(member).is_none()
+                {
+                    return Err(self.refuse(
+                        Provision::ElectronicParticipation,
+                        "attendance.not_present",
+                        format!("{} is not checked in.", self.name(member)),
+                    ));
+                }
+                Ok(vec![Fact::CheckedOut { meeting, member }])
+            }
+            AmendMotion { meeting, item, text } => self.amend_motion(meeting, item, text),
+            CloseMeeting { meeting, by } => {
+                let m = self.meeting(meeting)?;
+                self.in_session(m)?;
+                self.chair_acts(m, by)?;
+                if let Some(p) = m.polls.values().find(|p| p.closed_at.is_none()) {
+                    return Err(self.refuse(
+                        Provision::PollMethod,
+                        "meeting.poll_open",
+                        format!(
+                            "The poll on \"{}\" is still open; close it before closing the meeting.",
+                            self.item_title(m, p.item)
+                        ),
+                    ));
+                }
+                Ok(vec![Fact::MeetingClosed { meeting }])
+            }
+            OpenPoll { meeting, poll, item, method, by, revote_of } => {
+                self.open_poll(meeting, poll, item, method, by, revote_of)
+            }
+            CastBallot { meeting, item, member, person, choice } => {
+                self.cast_ballot(meeting, item, member, person, choice)
+            }
+            ClosePoll { meeting, poll, by, counts } => self.close_poll(meeting, poll, by, counts),
+            DeclareResult { meeting, poll, by, outcome } => self.declare(meeting, poll, by, outcome),
+            ChallengeDeclaration { meeting, poll, supporters } => self.challenge(meeting, poll, supporters),
+            ProposeResolution {
+                resolution,
+                text,
+                kind,
+                closes_at,
+                board_informed,
+                supervisory_board_informed,
+            } => self.propose_resolution(
+                resolution,
+                text,
+                kind,
+                closes_at,
+                board_informed,
+                supervisory_board_informed,
+            ),
+            CastResolutionVote { resolution, member, person, choice } => {
+                self.cast_resolution_vote(resolution, member, person, choice)
+            }
+            ConcludeResolution { resolution } => self.conclude_resolution(resolution),
+        }
+    }
+}
+
+fn same_holder(a: ProxyHolder, b: ProxyHolder) -> bool {
+    match (a, b) {
+        (ProxyHolder::Member { member: x }, ProxyHolder::Member { member: y }) => x == y,
+        (ProxyHolder::Member { .. }, _) | (_, ProxyHolder::Member { .. }) => false,
+        (x, y) => x.person() == y.person(),
+    }
+}
+
+/// The provision that governs a decision kind (and its new meeting).
+pub fn provision_of(kind: DecisionKind) -> Provision {
+    match kind {
+        DecisionKind::Ordinary => Provision::OrdinaryFollowUp,
+        DecisionKind::TwoThirds => Provision::TwoThirds,
+        DecisionKind::StatuteAmendment => Provision::StatuteAmendment,
+        DecisionKind::Dissolution => Provision::Dissolution,
+        DecisionKind::Regulations => Provision::Regulations,
+        DecisionKind::Entrenched => Provision::Entrenched,
+    }
+}
+
+fn choice_words(c: Choice) -> &'static str {
+    match c {
+        Choice::For => "for",
+        Choice::Against => "against",
+        Choice::Abstain => "to abstain",
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
