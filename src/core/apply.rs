@@ -58,7 +58,7 @@ pub fn apply(state: &mut Association, event: &Event) {
                     closed_at: None,
                     chair: None,
                     proxies: BTreeMap::new(),
-                    attendance: Vec::new(),
+                    attendance: BTreeMap::new(),
                     advance_ballots: BTreeMap::new(),
                     polls: BTreeMap::new(),
                 },
@@ -85,7 +85,7 @@ pub fn apply(state: &mut Association, event: &Event) {
             with_meeting(state, *meeting, |m| m.chair = Some(*person))
         }
         Fact::CheckedIn { meeting, member, person, attends_as, mode } => with_meeting(state, *meeting, |m| {
-            m.attendance.push(Attendance {
+            m.attendance.entry(*member).or_default().push(Attendance {
                 member: *member,
                 person: *person,
                 attends_as: *attends_as,
@@ -95,7 +95,7 @@ pub fn apply(state: &mut Association, event: &Event) {
             });
         }),
         Fact::CheckedOut { meeting, member } => with_meeting(state, *meeting, |m| {
-            for a in m.attendance.iter_mut().filter(|a| a.member == *member && a.left.is_none()) {
+            for a in m.attendance.entry(*member).or_default().iter_mut().filter(|a| a.left.is_none()) {
                 a.left = Some(at);
             }
         }),
@@ -114,7 +114,7 @@ pub fn apply(state: &mut Association, event: &Event) {
         Fact::MeetingClosed { meeting } => with_meeting(state, *meeting, |m| {
             m.phase = Phase::Closed;
             m.closed_at = Some(at);
-            for a in m.attendance.iter_mut().filter(|a| a.left.is_none()) {
+            for a in m.attendance.values_mut().flatten().filter(|a| a.left.is_none()) {
                 a.left = Some(at);
             }
         }),

@@ -62,7 +62,8 @@ pub struct Meeting {
     pub closed_at: Option<Instant>,
     pub chair: Option<PersonId>,
     pub proxies: BTreeMap<ProxyId, Proxy>,
-    pub attendance: Vec<Attendance>,
+    /// Each member's stretches of attendance, in the order they began.
+    pub attendance: BTreeMap<MemberId, Vec<Attendance>>,
     /// Advance ballots (Art. 8.13) per agenda item, the last one per member.
     pub advance_ballots: BTreeMap<AgendaItemId, BTreeMap<MemberId, Ballot>>,
     pub polls: BTreeMap<PollId, Poll>,
@@ -88,12 +89,12 @@ impl Meeting {
 
     /// The attendance of a member that is open at `at` (arrived, not yet left).
     pub fn attendance_at(&self, member: MemberId, at: Instant) -> Option<&Attendance> {
-        self.attendance.iter().rev().find(|a| a.member == member && a.covers(at))
+        self.attendance.get(&member)?.iter().rev().find(|a| a.covers(at))
     }
 
     /// The attendance of a member that has not ended.
     pub fn current_attendance(&self, member: MemberId) -> Option<&Attendance> {
-        self.attendance.iter().rev().find(|a| a.member == member && a.left.is_none())
+        self.attendance.get(&member)?.iter().rev().find(|a| a.left.is_none())
     }
 
     /// The poll on an item that is open, if any.
@@ -107,6 +108,11 @@ impl Meeting {
             .values()
             .filter(|p| p.item == item && p.declaration.is_some() && p.voided_by.is_none())
             .max_by_key(|p| p.opened_at)
+    }
+
+    /// Every stretch of attendance of every member.
+    pub fn attendance_spans(&self) -> impl Iterator<Item = &Attendance> {
+        self.attendance.values().flatten()
     }
 
     pub fn advance_window(&self) -> Option<&AdvanceWindow> {

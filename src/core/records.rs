@@ -132,7 +132,8 @@ pub fn minutes(state: &Association, meeting: &Meeting) -> Minutes {
 
     let mut attendance = Vec::with_capacity(register.members.len());
     for member in register.members.values() {
-        let spans: Vec<_> = meeting.attendance.iter().filter(|a| a.member == member.id).collect();
+        let spans: Vec<_> =
+            meeting.attendance.get(&member.id).map(|s| s.iter().collect()).unwrap_or_default();
         let own = spans.iter().find(|a| a.attends_as == AttendsAs::Own);
         let by_proxy = spans.iter().find(|a| matches!(a.attends_as, AttendsAs::Proxy { .. }));
         let proxy = meeting.proxy_of(member.id);

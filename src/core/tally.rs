@@ -138,7 +138,7 @@ pub fn presence_at(
     at: Instant,
 ) -> BTreeMap<MemberId, Presence> {
     let mut present = BTreeMap::new();
-    for a in meeting.attendance.iter().filter(|a| a.covers(at)) {
+    for a in meeting.attendance_spans().filter(|a| a.covers(at)) {
         if !in_office(register, profile, a.member) {
             continue;
         }
@@ -341,7 +341,7 @@ pub fn poll_result(
 }
 
 fn last_mode(meeting: &Meeting, member: MemberId) -> Presence {
-    match meeting.attendance.iter().rev().find(|a| a.member == member) {
+    match meeting.attendance.get(&member).and_then(|spans| spans.last()) {
         Some(a) if a.mode == Mode::InPerson => Presence::InPerson,
         _ => Presence::Electronically,
     }

@@ -152,7 +152,7 @@ fn a_member_that_checks_out_before_the_poll_closes_is_not_present_at_the_close_a
     assert_eq!((r.presence.total(), r.quorum.needed, r.quorum.met), (4, 5, false));
     assert_eq!(r.outcome, Outcome::NoQuorum);
     let left =
-        f.state.meetings[&alv()].attendance.iter().find(|a| a.member == member(5)).and_then(|a| a.left);
+        f.state.meetings[&alv()].attendance_spans().find(|a| a.member == member(5)).and_then(|a| a.left);
     assert_eq!(left, Some(t("2026-06-10T19:20:00+02:00")));
 }
 
