@@ -6,3 +6,5 @@
 
 pub mod core;
 pub mod scenario;
+pub mod service;
+pub mod store;

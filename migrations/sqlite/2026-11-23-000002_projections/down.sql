@@ -1,0 +1,14 @@
+DROP TABLE supervisory_board;
+DROP TABLE resolution_votes;
+DROP TABLE resolutions;
+DROP TABLE members_requests;
+DROP TABLE results;
+DROP TABLE ballots;
+DROP TABLE polls;
+DROP TABLE attendance;
+DROP TABLE proxies;
+DROP TABLE agenda_items;
+DROP TABLE meetings;
+DROP TABLE representatives;
+DROP TABLE persons;
+DROP TABLE members;

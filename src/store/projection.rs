@@ -1,0 +1,459 @@
+//! Projections: after an event has been folded into the state, the rows it touched are written
+//! from that state, in the same transaction as the event. Writing rows from the folded state
+//! (rather than interpreting the event a second time) keeps the tables exactly what the core
+//! sees. A row is replaced by deleting and inserting it, which both backends do alike.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::rows::*;
+use super::schema::*;
+use super::{DbConnection, StoreError};
+use crate::core::{
+    AgendaItemId, Association, AttendsAs, Event, Fact, Meeting, MeetingId, MemberId, PersonId, PollId,
+    ProxyHolder, ProxyId, ResolutionId, Via,
+};
+
+/// The fixed text code of an enum value: its serde name, e.g. `statute_amendment`.
+pub fn code<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+fn utc(t: crate::core::Instant) -> chrono::NaiveDateTime {
+    t.naive_utc()
+}
+
+/// Writes the rows that `event` changed, reading them from `state` (which already holds the
+/// event).
+pub fn project(conn: &mut DbConnection, state: &Association, event: &Event) -> Result<(), StoreError> {
+    match &event.fact {
+        Fact::MemberRegistered { member } => member_row(conn, state, member.id),
+        Fact::MemberAddressChanged { member, .. }
+        | Fact::MemberSuspended { member }
+        | Fact::MemberReinstated { member } => member_row(conn, state, *member),
+        Fact::PersonRegistered { person } => person_row(conn, state, person.id),
+        Fact::RepresentativeAssigned { person, member, .. }
+        | Fact::RepresentativeWithdrawn { person, member } => {
+            representative_row(conn, state, *person, *member)
+        }
+        Fact::SupervisoryBoardChairAppointed { person, deputy } => {
+            let role = if *deputy { "deputy" } else { "chair" };
+            diesel::delete(supervisory_board::table.filter(supervisory_board::role.eq(role)))
+                .execute(conn)?;
+            diesel::insert_into(supervisory_board::table)
+                .values(SupervisoryBoardRow { role: role.into(), person_id: person.to_string() })
+                .execute(conn)?;
+            Ok(())
+        }
+        Fact::MeetingRequested { request } => {
+            let row = MembersRequestRow {
+                id: request.id.to_string(),
+                requested_at: utc(request.at),
+                members: serde_json::to_string(&request.members).unwrap_or_default(),
+                subjects: serde_json::to_string(&request.subjects).unwrap_or_default(),
+                board_deadline: request.board_deadline.to_string(),
+            };
+            diesel::insert_into(members_requests::table).values(row).execute(conn)?;
+            Ok(())
+        }
+        Fact::MeetingCreated { meeting, .. } => {
+            meeting_row(conn, state, *meeting)?;
+            agenda_rows(conn, state, *meeting)
+        }
+        Fact::MeetingConvened { meeting, .. }
+        | Fact::MeetingOpened { meeting, .. }
+        | Fact::ChairAppointed { meeting, .. } => meeting_row(conn, state, *meeting),
+        Fact::MeetingClosed { meeting } => {
+            meeting_row(conn, state, *meeting)?;
+            let members: Vec<MemberId> = state
+                .meetings
+                .get(meeting)
+                .map(|m| m.attendance.keys().copied().collect())
+                .unwrap_or_default();
+            for member in members {
+                attendance_rows(conn, state, *meeting, member)?;
+            }
+            Ok(())
+        }
+        Fact::MotionAmended { meeting, item, lapsed_advance_ballots, .. } => {
+            agenda_rows(conn, state, *meeting)?;
+            if *lapsed_advance_ballots > 0 {
+                diesel::delete(
+                    ballots::table
+                        .filter(ballots::meeting_id.eq(meeting.to_string()))
+                        .filter(ballots::item_id.eq(item.to_string()))
+                        .filter(ballots::ballot_box.eq(ADVANCE)),
+                )
+                .execute(conn)?;
+            }
+            Ok(())
+        }
+        Fact::ProxyGranted { meeting, proxy } => proxy_row(conn, state, *meeting, proxy.id),
+        Fact::ProxyRevoked { meeting, proxy } => proxy_row(conn, state, *meeting, *proxy),
+        Fact::CheckedIn { meeting, member, .. } | Fact::CheckedOut { meeting, member } => {
+            attendance_rows(conn, state, *meeting, *member)
+        }
+        Fact::PollOpened { meeting, poll, .. }
+        | Fact::PollVoided { meeting, poll, .. }
+        | Fact::ResultDeclared { meeting, poll, .. }
+        | Fact::DeclarationChallenged { meeting, poll, .. } => poll_row(conn, state, *meeting, *poll),
+        Fact::BallotCast { meeting, poll, item, ballot } => {
+            ballot_row(conn, state, *meeting, *poll, *item, ballot.member)
+        }
+        Fact::PollClosed { meeting, poll, .. } => {
+            poll_row(conn, state, *meeting, *poll)?;
+            result_row(conn, state, *meeting, *poll)
+        }
+        Fact::ResolutionProposed { resolution, .. } | Fact::ResolutionConcluded { resolution, .. } => {
+            resolution_row(conn, state, *resolution)
+        }
+        Fact::ResolutionVoteCast { resolution, ballot } => {
+            let id = resolution.to_string();
+            let member = ballot.member.to_string();
+            diesel::delete(
+                resolution_votes::table
+                    .filter(resolution_votes::resolution_id.eq(&id))
+                    .filter(resolution_votes::member_id.eq(&member)),
+            )
+            .execute(conn)?;
+            diesel::insert_into(resolution_votes::table)
+                .values(ResolutionVoteRow {
+                    resolution_id: id,
+                    member_id: member,
+                    person_id: ballot.person.to_string(),
+                    choice: code(&ballot.choice),
+                    cast_at: utc(ballot.cast_at),
+                })
+                .execute(conn)?;
+            Ok(())
+        }
+    }
+}
+
+const ADVANCE: &str = "advance";
+
+fn member_row(conn: &mut DbConnection, state: &Association, id: MemberId) -> Result<(), StoreError> {
+    diesel::delete(members::table.filter(members::id.eq(id.to_string()))).execute(conn)?;
+    if let Some(m) = state.register.member(id) {
+        diesel::insert_into(members::table)
+            .values(MemberRow {
+                id: id.to_string(),
+                name: m.name.clone(),
+                kind: code(&m.kind),
+                email: m.email.as_ref().map(|e| e.to_string()),
+                language: code(&m.language),
+                suspended: m.suspended,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn person_row(conn: &mut DbConnection, state: &Association, id: PersonId) -> Result<(), StoreError> {
+    diesel::delete(persons::table.filter(persons::id.eq(id.to_string()))).execute(conn)?;
+    if let Some(p) = state.register.person(id) {
+        diesel::insert_into(persons::table)
+            .values(PersonRow {
+                id: id.to_string(),
+                name: p.name.clone(),
+                email: p.email.as_ref().map(|e| e.to_string()),
+                profession: p.profession.as_ref().map(code),
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn representative_row(
+    conn: &mut DbConnection,
+    state: &Association,
+    person: PersonId,
+    member: MemberId,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        representatives::table
+            .filter(representatives::person_id.eq(person.to_string()))
+            .filter(representatives::member_id.eq(member.to_string())),
+    )
+    .execute(conn)?;
+    if let Some(capacity) = state.register.representatives.get(&(person, member)) {
+        diesel::insert_into(representatives::table)
+            .values(RepresentativeRow {
+                person_id: person.to_string(),
+                member_id: member.to_string(),
+                capacity: code(capacity),
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn meeting_of(state: &Association, id: MeetingId) -> Result<&Meeting, StoreError> {
+    state
+        .meetings
+        .get(&id)
+        .ok_or_else(|| StoreError::Corrupt { seq: 0, reason: format!("meeting {id} is not in the state") })
+}
+
+fn meeting_row(conn: &mut DbConnection, state: &Association, id: MeetingId) -> Result<(), StoreError> {
+    let m = meeting_of(state, id)?;
+    diesel::delete(meetings::table.filter(meetings::id.eq(id.to_string()))).execute(conn)?;
+    diesel::insert_into(meetings::table)
+        .values(MeetingRow {
+            id: id.to_string(),
+            title: m.title.clone(),
+            starts_at: utc(m.starts_at),
+            place: m.place.clone(),
+            phase: code(&m.phase),
+            follow_up_of: m.follow_up_of.map(|f| f.to_string()),
+            convened_at: m.convocation.as_ref().map(|c| utc(c.at)),
+            advance_voting_opens: m.advance_window().map(|w| utc(w.opens)),
+            electronic_participation: m.convocation.as_ref().and_then(|c| c.electronic_participation.clone()),
+            opened_at: m.opened_at.map(utc),
+            closed_at: m.closed_at.map(utc),
+            chair_id: m.chair.map(|c| c.to_string()),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+fn agenda_rows(conn: &mut DbConnection, state: &Association, id: MeetingId) -> Result<(), StoreError> {
+    let m = meeting_of(state, id)?;
+    diesel::delete(agenda_items::table.filter(agenda_items::meeting_id.eq(id.to_string()))).execute(conn)?;
+    let rows: Vec<AgendaItemRow> = m
+        .agenda
+        .iter()
+        .enumerate()
+        .map(|(position, item)| AgendaItemRow {
+            meeting_id: id.to_string(),
+            id: item.id.to_string(),
+            position: i32::try_from(position).unwrap_or(i32::MAX),
+            title: item.title.clone(),
+            motion: item.motion.as_ref().map(|mo| mo.text.clone()),
+            decision_kind: item.motion.as_ref().map(|mo| code(&mo.kind)),
+            carried_from: item.carried_from.map(|c| c.to_string()),
+        })
+        .collect();
+    for row in rows {
+        diesel::insert_into(agenda_items::table).values(row).execute(conn)?;
+    }
+    Ok(())
+}
+
+fn proxy_row(
+    conn: &mut DbConnection,
+    state: &Association,
+    meeting: MeetingId,
+    id: ProxyId,
+) -> Result<(), StoreError> {
+    let m = meeting_of(state, meeting)?;
+    diesel::delete(
+        proxies::table
+            .filter(proxies::meeting_id.eq(meeting.to_string()))
+            .filter(proxies::id.eq(id.to_string())),
+    )
+    .execute(conn)?;
+    if let Some(p) = m.proxies.get(&id) {
+        let (holder_kind, holder_id) = match p.holder {
+            ProxyHolder::Member { member } => ("member", member.to_string()),
+            ProxyHolder::ConnectedPerson { person } => ("connected_person", person.to_string()),
+            ProxyHolder::SupervisoryBoardChair { person } => ("supervisory_board_chair", person.to_string()),
+            ProxyHolder::Notary { person } => ("notary", person.to_string()),
+            ProxyHolder::Lawyer { person } => ("lawyer", person.to_string()),
+        };
+        diesel::insert_into(proxies::table)
+            .values(ProxyRow {
+                meeting_id: meeting.to_string(),
+                id: id.to_string(),
+                grantor_id: p.grantor.to_string(),
+                holder_kind: holder_kind.into(),
+                holder_id,
+                form: code(&p.form),
+                instructions: serde_json::to_string(&p.instructions).unwrap_or_default(),
+                received_at: utc(p.received_at),
+                revoked_at: p.revoked_at.map(utc),
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn attendance_rows(
+    conn: &mut DbConnection,
+    state: &Association,
+    meeting: MeetingId,
+    member: MemberId,
+) -> Result<(), StoreError> {
+    let m = meeting_of(state, meeting)?;
+    diesel::delete(
+        attendance::table
+            .filter(attendance::meeting_id.eq(meeting.to_string()))
+            .filter(attendance::member_id.eq(member.to_string())),
+    )
+    .execute(conn)?;
+    let rows: Vec<AttendanceRow> = m
+        .attendance
+        .get(&member)
+        .map(|spans| {
+            spans
+                .iter()
+                .enumerate()
+                .map(|(stretch, a)| AttendanceRow {
+                    meeting_id: meeting.to_string(),
+                    member_id: member.to_string(),
+                    stretch: i32::try_from(stretch).unwrap_or(i32::MAX),
+                    person_id: a.person.to_string(),
+                    proxy_id: match a.attends_as {
+                        AttendsAs::Own => None,
+                        AttendsAs::Proxy { proxy } => Some(proxy.to_string()),
+                    },
+                    mode: code(&a.mode),
+                    arrived_at: utc(a.arrived),
+                    left_at: a.left.map(utc),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for row in rows {
+        diesel::insert_into(attendance::table).values(row).execute(conn)?;
+    }
+    Ok(())
+}
+
+fn poll_row(
+    conn: &mut DbConnection,
+    state: &Association,
+    meeting: MeetingId,
+    id: PollId,
+) -> Result<(), StoreError> {
+    let m = meeting_of(state, meeting)?;
+    diesel::delete(
+        polls::table.filter(polls::meeting_id.eq(meeting.to_string())).filter(polls::id.eq(id.to_string())),
+    )
+    .execute(conn)?;
+    if let Some(p) = m.polls.get(&id) {
+        diesel::insert_into(polls::table)
+            .values(PollRow {
+                meeting_id: meeting.to_string(),
+                id: id.to_string(),
+                item_id: p.item.to_string(),
+                method: code(&p.method),
+                opened_at: utc(p.opened_at),
+                closed_at: p.closed_at.map(utc),
+                revote_of: p.revote_of.map(|r| r.to_string()),
+                voided_by: p.voided_by.map(|v| v.to_string()),
+                declared_outcome: p.declaration.as_ref().map(|d| code(&d.outcome)),
+                declared_at: p.declaration.as_ref().map(|d| utc(d.at)),
+                challenged_at: p.challenge.as_ref().map(|c| utc(c.at)),
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn ballot_row(
+    conn: &mut DbConnection,
+    state: &Association,
+    meeting: MeetingId,
+    poll: Option<PollId>,
+    item: AgendaItemId,
+    member: MemberId,
+) -> Result<(), StoreError> {
+    let m = meeting_of(state, meeting)?;
+    let ballot_box = poll.map_or_else(|| ADVANCE.to_owned(), |p| p.to_string());
+    diesel::delete(
+        ballots::table
+            .filter(ballots::meeting_id.eq(meeting.to_string()))
+            .filter(ballots::item_id.eq(item.to_string()))
+            .filter(ballots::ballot_box.eq(&ballot_box))
+            .filter(ballots::member_id.eq(member.to_string())),
+    )
+    .execute(conn)?;
+    let ballot = match poll {
+        Some(p) => m.polls.get(&p).and_then(|p| p.ballots.get(&member)),
+        None => m.advance_ballots.get(&item).and_then(|b| b.get(&member)),
+    };
+    if let Some(b) = ballot {
+        let (via, proxy_id) = match b.via {
+            Via::Own => ("own", None),
+            Via::Proxy { proxy } => ("proxy", Some(proxy.to_string())),
+            Via::Advance => ("advance", None),
+        };
+        diesel::insert_into(ballots::table)
+            .values(BallotRow {
+                meeting_id: meeting.to_string(),
+                item_id: item.to_string(),
+                ballot_box,
+                member_id: member.to_string(),
+                person_id: b.person.to_string(),
+                choice: code(&b.choice),
+                via: via.into(),
+                proxy_id,
+                cast_at: utc(b.cast_at),
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn result_row(
+    conn: &mut DbConnection,
+    state: &Association,
+    meeting: MeetingId,
+    poll: PollId,
+) -> Result<(), StoreError> {
+    let m = meeting_of(state, meeting)?;
+    let Some(r) = m.polls.get(&poll).and_then(|p| p.result.as_ref()) else { return Ok(()) };
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    diesel::delete(
+        results::table
+            .filter(results::meeting_id.eq(meeting.to_string()))
+            .filter(results::poll_id.eq(poll.to_string())),
+    )
+    .execute(conn)?;
+    diesel::insert_into(results::table)
+        .values(ResultRow {
+            meeting_id: meeting.to_string(),
+            poll_id: poll.to_string(),
+            item_id: r.item.to_string(),
+            outcome: code(&r.outcome),
+            votes_for: count(r.counts.in_favour),
+            votes_against: count(r.counts.against),
+            abstentions: count(r.counts.abstain),
+            votes_cast: count(r.votes_cast),
+            members_in_office: count(r.quorum.members_in_office),
+            present_or_represented: count(r.presence.total()),
+            quorum_needed: count(r.quorum.needed),
+            quorum_met: r.quorum.met,
+            majority_needed: count(r.majority.needed_for),
+            decided_by_rule: r.decided_by.rule.to_string(),
+            decided_by_article: r.decided_by.article.clone(),
+            explanation: r.explanation.clone(),
+            taken_at: utc(r.taken_at),
+            body: serde_json::to_string(r).unwrap_or_default(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+fn resolution_row(conn: &mut DbConnection, state: &Association, id: ResolutionId) -> Result<(), StoreError> {
+    diesel::delete(resolutions::table.filter(resolutions::id.eq(id.to_string()))).execute(conn)?;
+    if let Some(r) = state.resolutions.get(&id) {
+        diesel::insert_into(resolutions::table)
+            .values(ResolutionRow {
+                id: id.to_string(),
+                text: r.text.clone(),
+                decision_kind: code(&r.kind),
+                proposed_at: utc(r.proposed_at),
+                closes_at: utc(r.closes_at),
+                outcome: r.result.as_ref().map(|res| code(&res.outcome)),
+                explanation: r.result.as_ref().map(|res| res.explanation.clone()),
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! The tables, as both migration folders create them. Written by hand to match
+//! `migrations/*/`; the migration test checks that both backends agree with it.
+
+diesel::table! {
+    events (seq) {
+        seq -> BigInt,
+        stream -> Text,
+        stream_index -> BigInt,
+        at -> Timestamp,
+        kind -> Text,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    log_head (id) {
+        id -> Integer,
+        last_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    members (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        email -> Nullable<Text>,
+        language -> Text,
+        suspended -> Bool,
+    }
+}
+
+diesel::table! {
+    persons (id) {
+        id -> Text,
+        name -> Text,
+        email -> Nullable<Text>,
+        profession -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    representatives (person_id, member_id) {
+        person_id -> Text,
+        member_id -> Text,
+        capacity -> Text,
+    }
+}
+
+diesel::table! {
+    meetings (id) {
+        id -> Text,
+        title -> Text,
+        starts_at -> Timestamp,
+        place -> Text,
+        phase -> Text,
+        follow_up_of -> Nullable<Text>,
+        convened_at -> Nullable<Timestamp>,
+        advance_voting_opens -> Nullable<Timestamp>,
+        electronic_participation -> Nullable<Text>,
+        opened_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        chair_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    agenda_items (meeting_id, id) {
+        meeting_id -> Text,
+        id -> Text,
+        position -> Integer,
+        title -> Text,
+        motion -> Nullable<Text>,
+        decision_kind -> Nullable<Text>,
+        carried_from -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    proxies (meeting_id, id) {
+        meeting_id -> Text,
+        id -> Text,
+        grantor_id -> Text,
+        holder_kind -> Text,
+        holder_id -> Text,
+        form -> Text,
+        instructions -> Text,
+        received_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    attendance (meeting_id, member_id, stretch) {
+        meeting_id -> Text,
+        member_id -> Text,
+        stretch -> Integer,
+        person_id -> Text,
+        proxy_id -> Nullable<Text>,
+        mode -> Text,
+        arrived_at -> Timestamp,
+        left_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    polls (meeting_id, id) {
+        meeting_id -> Text,
+        id -> Text,
+        item_id -> Text,
+        method -> Text,
+        opened_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        revote_of -> Nullable<Text>,
+        voided_by -> Nullable<Text>,
+        declared_outcome -> Nullable<Text>,
+        declared_at -> Nullable<Timestamp>,
+        challenged_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ballots (meeting_id, item_id, ballot_box, member_id) {
+        meeting_id -> Text,
+        item_id -> Text,
+        ballot_box -> Text,
+        member_id -> Text,
+        person_id -> Text,
+        choice -> Text,
+        via -> Text,
+        proxy_id -> Nullable<Text>,
+        cast_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    results (meeting_id, poll_id) {
+        meeting_id -> Text,
+        poll_id -> Text,
+        item_id -> Text,
+        outcome -> Text,
+        votes_for -> BigInt,
+        votes_against -> BigInt,
+        abstentions -> BigInt,
+        votes_cast -> BigInt,
+        members_in_office -> BigInt,
+        present_or_represented -> BigInt,
+        quorum_needed -> BigInt,
+        quorum_met -> Bool,
+        majority_needed -> BigInt,
+        decided_by_rule -> Text,
+        decided_by_article -> Text,
+        explanation -> Text,
+        taken_at -> Timestamp,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    members_requests (id) {
+        id -> Text,
+        requested_at -> Timestamp,
+        members -> Text,
+        subjects -> Text,
+        board_deadline -> Text,
+    }
+}
+
+diesel::table! {
+    resolutions (id) {
+        id -> Text,
+        text -> Text,
+        decision_kind -> Text,
+        proposed_at -> Timestamp,
+        closes_at -> Timestamp,
+        outcome -> Nullable<Text>,
+        explanation -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    resolution_votes (resolution_id, member_id) {
+        resolution_id -> Text,
+        member_id -> Text,
+        person_id -> Text,
+        choice -> Text,
+        cast_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    supervisory_board (role) {
+        role -> Text,
+        person_id -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    events,
+    log_head,
+    members,
+    persons,
+    representatives,
+    meetings,
+    agenda_items,
+    proxies,
+    attendance,
+    polls,
+    ballots,
+    results,
+    members_requests,
+    resolutions,
+    resolution_votes,
+    supervisory_board,
+);

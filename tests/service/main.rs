@@ -1,0 +1,5 @@
+//! The service on its storage, on SQLite and on PostgreSQL: migrations, the append-only log,
+//! projections written with their events, restarts, and concurrent writers.
+
+mod db;
+mod storage;

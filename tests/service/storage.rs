@@ -1,0 +1,325 @@
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use stembus::core::{Choice, Command, MeetingId, MemberId, Outcome, PersonId, Phase, RulesProfile};
+use stembus::scenario::Scenario;
+use stembus::service::{Service, ServiceError};
+use stembus::store::schema::{attendance, ballots, events, members, results};
+use stembus::store::{Store, log};
+
+use crate::both_backends;
+use crate::db::TestDb;
+
+fn store(db: &TestDb) -> Store {
+    let store = Store::open(&db.url).unwrap_or_else(|e| panic!("{e}"));
+    store.migrate().unwrap_or_else(|e| panic!("{e}"));
+    store
+}
+
+fn service(db: &TestDb) -> Service {
+    Service::open(store(db), RulesProfile::dimpact_2023()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs every step of the 2022 scenario through the service.
+fn replay_2022(service: &Service) {
+    let text = include_str!("../../scenarios/alv-2022-12-07.toml");
+    let scenario = Scenario::from_toml(text).unwrap_or_else(|e| panic!("{e}"));
+    let mut at = None;
+    for step in scenario.step {
+        let now = step.at.or(at).unwrap_or_else(|| panic!("the first step has no moment"));
+        at = Some(now);
+        match (service.execute(step.command, now), step.expect) {
+            (Ok(_), None) => {}
+            (Err(ServiceError::Refused(v)), Some(code)) => assert_eq!(v.code, code),
+            (other, expect) => panic!("unexpected: {other:?}, expected {expect:?}"),
+        }
+    }
+}
+
+macro_rules! count {
+    ($service:expr, $table:ident) => {{
+        let mut conn = $service.store().connection().unwrap_or_else(|e| panic!("{e}"));
+        let n: i64 = $table::table
+            .select(diesel::dsl::count_star())
+            .first(&mut *conn)
+            .unwrap_or_else(|e| panic!("{e}"));
+        n
+    }};
+}
+
+both_backends!(migrations_run_up_down_and_up_again, |db| {
+    let store = store(db);
+    store.revert_all().unwrap_or_else(|e| panic!("down: {e}"));
+    store.migrate().unwrap_or_else(|e| panic!("up again: {e}"));
+    let mut conn = store.connection().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(log::head(&mut conn).unwrap_or_else(|e| panic!("{e}")), 0);
+    let n: i64 =
+        members::table.select(diesel::dsl::count_star()).first(&mut *conn).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, 0);
+});
+
+both_backends!(the_2022_meeting_is_stored_with_its_projections, |db| {
+    let service = service(db);
+    replay_2022(&service);
+    assert_eq!(count!(service, members), 40);
+    assert_eq!(count!(service, results), 3);
+    let mut conn = service.store().connection().unwrap_or_else(|e| panic!("{e}"));
+    let outcomes: Vec<(String, String, i64)> = results::table
+        .select((results::poll_id, results::outcome, results::present_or_represented))
+        .order(results::taken_at.asc())
+        .load(&mut *conn)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(outcomes.iter().all(|(_, o, _)| o == "adopted"), "{outcomes:?}");
+    assert_eq!(outcomes.iter().map(|(_, _, p)| *p).collect::<Vec<_>>(), [28, 27, 27]);
+    let oldambt_left: Option<chrono::NaiveDateTime> = attendance::table
+        .filter(attendance::member_id.eq(MemberId::named("oldambt").to_string()))
+        .select(attendance::left_at)
+        .first(&mut *conn)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(oldambt_left.map(|t| t.to_string()), Some("2022-12-07 18:50:00".to_owned()));
+    let rotterdam_advance: i64 = ballots::table
+        .filter(ballots::member_id.eq(MemberId::named("rotterdam").to_string()))
+        .filter(ballots::ballot_box.eq("advance"))
+        .select(diesel::dsl::count_star())
+        .first(&mut *conn)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rotterdam_advance, 3);
+});
+
+both_backends!(a_restart_loses_nothing, |db| {
+    let before = {
+        let service = service(db);
+        replay_2022(&service);
+        service.read(|s| s.clone()).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let after = service(db).read(|s| s.clone()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(after, before);
+    let meeting = &after.meetings[&MeetingId::named("alv-2022-12-07")];
+    assert_eq!(meeting.phase, Phase::Closed);
+});
+
+both_backends!(a_refused_command_stores_nothing, |db| {
+    let service = service(db);
+    replay_2022(&service);
+    let events_before = count!(service, events);
+    let refused =
+        service.execute(Command::SuspendMember { member: MemberId::named("nowhere") }, chrono::Utc::now());
+    assert!(
+        matches!(refused, Err(ServiceError::Refused(ref v)) if v.code == "member.unknown"),
+        "{refused:?}"
+    );
+    assert_eq!(count!(service, events), events_before);
+});
+
+both_backends!(the_log_refuses_updates_and_deletes, |db| {
+    let service = service(db);
+    replay_2022(&service);
+    let mut conn = service.store().connection().unwrap_or_else(|e| panic!("{e}"));
+    let update = diesel::update(events::table.filter(events::seq.eq(1)))
+        .set(events::body.eq("{}"))
+        .execute(&mut *conn);
+    assert!(update.is_err(), "an event was changed");
+    let delete = diesel::delete(events::table.filter(events::seq.eq(1))).execute(&mut *conn);
+    assert!(delete.is_err(), "an event was deleted");
+});
+
+both_backends!(the_stored_log_replays_to_the_same_state_as_the_core, |db| {
+    let service = service(db);
+    replay_2022(&service);
+    let mut conn = service.store().connection().unwrap_or_else(|e| panic!("{e}"));
+    let logged = log::read_after(&mut conn, 0, i64::MAX).unwrap_or_else(|e| panic!("{e}"));
+    let seqs: Vec<i64> = logged.iter().map(|l| l.seq).collect();
+    assert_eq!(seqs, (1..=logged.len() as i64).collect::<Vec<_>>(), "the log has gaps or reorderings");
+    let meeting = MeetingId::named("alv-2022-12-07").to_string();
+    let stream = log::read_stream(&mut conn, &meeting).unwrap_or_else(|e| panic!("{e}"));
+    let indices: Vec<i64> = stream.iter().map(|l| l.stream_index).collect();
+    assert_eq!(indices, (0..stream.len() as i64).collect::<Vec<_>>());
+    let mut folded = stembus::core::Association::new(RulesProfile::dimpact_2023());
+    for l in &logged {
+        stembus::core::apply(&mut folded, &l.event);
+    }
+    assert_eq!(Some(folded), service.read(|s| s.clone()).ok());
+});
+
+/// A small open meeting: `n` members present, a poll open on the motion.
+fn open_poll(service: &Service, n: usize) {
+    use stembus::core::register::{Capacity, MemberKind};
+    use stembus::core::{
+        AgendaItemId, AgendaItemSpec, Convener, DecisionKind, Mode, MotionSpec, PollId, PollMethod,
+    };
+    let t = |s: &str| -> chrono::DateTime<chrono::Utc> { s.parse().unwrap_or_else(|e| panic!("{e}")) };
+    let run = |c: Command, at: &str| {
+        service.execute(c, t(at)).unwrap_or_else(|e| panic!("{e}"));
+    };
+    let early = "2026-05-01T10:00:00+02:00";
+    for i in 0..n {
+        run(
+            Command::RegisterMember {
+                member: MemberId::named(&format!("m{i}")),
+                name: format!("Gemeente {i}"),
+                kind: MemberKind::Gemeente,
+                email: None,
+                language: Default::default(),
+            },
+            early,
+        );
+        run(
+            Command::RegisterPerson {
+                person: PersonId::named(&format!("p{i}")),
+                name: format!("Wethouder {i}"),
+                email: None,
+                profession: None,
+            },
+            early,
+        );
+        run(
+            Command::AssignRepresentative {
+                person: PersonId::named(&format!("p{i}")),
+                member: MemberId::named(&format!("m{i}")),
+                capacity: Capacity::PortfolioHolder,
+            },
+            early,
+        );
+    }
+    run(
+        Command::RegisterPerson {
+            person: PersonId::named("chair"),
+            name: "Voorzitter".into(),
+            email: None,
+            profession: None,
+        },
+        early,
+    );
+    run(Command::AppointSupervisoryBoardChair { person: PersonId::named("chair"), deputy: false }, early);
+    run(
+        Command::CreateMeeting {
+            meeting: MeetingId::named("m"),
+            title: "ALV".into(),
+            starts_at: t("2026-06-10T19:00:00+02:00"),
+            place: "Online".into(),
+            agenda: vec![AgendaItemSpec {
+                item: AgendaItemId::named("motion"),
+                title: "Voorstel".into(),
+                motion: Some(MotionSpec {
+                    text: "Aangenomen.".into(),
+                    kind: DecisionKind::Ordinary,
+                    proposal: None,
+                    board_proposal_approved: false,
+                }),
+                carried_from: None,
+                concerns_member: None,
+                annual_accounts: false,
+            }],
+            follow_up_of: None,
+            request: None,
+        },
+        early,
+    );
+    run(
+        Command::ConveneMeeting {
+            meeting: MeetingId::named("m"),
+            by: Convener::Board,
+            advance_voting: false,
+            electronic_participation: Some("Online".into()),
+        },
+        early,
+    );
+    for i in 0..n {
+        run(
+            Command::CheckIn {
+                meeting: MeetingId::named("m"),
+                member: MemberId::named(&format!("m{i}")),
+                person: PersonId::named(&format!("p{i}")),
+                mode: Mode::Electronic,
+            },
+            "2026-06-10T18:55:00+02:00",
+        );
+    }
+    run(
+        Command::OpenMeeting {
+            meeting: MeetingId::named("m"),
+            chair: PersonId::named("chair"),
+            appointed_by_meeting: false,
+        },
+        "2026-06-10T19:00:00+02:00",
+    );
+    run(
+        Command::OpenPoll {
+            meeting: MeetingId::named("m"),
+            poll: PollId::named("p"),
+            item: AgendaItemId::named("motion"),
+            method: PollMethod::Electronic,
+            by: PersonId::named("chair"),
+            revote_of: None,
+        },
+        "2026-06-10T19:05:00+02:00",
+    );
+}
+
+both_backends!(two_instances_writing_at_once_keep_one_ordered_log, |db| {
+    use stembus::core::{AgendaItemId, PollId};
+    let first = Arc::new(service(db));
+    open_poll(&first, 24);
+    let second = Arc::new(service(db));
+    let at: chrono::DateTime<chrono::Utc> =
+        "2026-06-10T19:06:00+02:00".parse().unwrap_or_else(|e| panic!("{e}"));
+    let handles: Vec<_> = (0..24)
+        .map(|i| {
+            let service = if i % 2 == 0 { Arc::clone(&first) } else { Arc::clone(&second) };
+            std::thread::spawn(move || {
+                // Every member votes twice from its own thread; the second ballot replaces the first.
+                for choice in [Choice::Against, Choice::For] {
+                    let cast = Command::CastBallot {
+                        meeting: MeetingId::named("m"),
+                        item: AgendaItemId::named("motion"),
+                        member: MemberId::named(&format!("m{i}")),
+                        person: PersonId::named(&format!("p{i}")),
+                        choice,
+                    };
+                    service.execute(cast, at).unwrap_or_else(|e| panic!("{e}"));
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap_or_else(|_| panic!("a writer panicked"));
+    }
+    let close = Command::ClosePoll {
+        meeting: MeetingId::named("m"),
+        poll: PollId::named("p"),
+        by: PersonId::named("chair"),
+        counts: None,
+    };
+    second.execute(close, at).unwrap_or_else(|e| panic!("{e}"));
+    let result = first
+        .read(|s| s.meetings[&MeetingId::named("m")].polls[&PollId::named("p")].result.clone())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no result"));
+    assert_eq!((result.counts.in_favour, result.counts.against), (24, 0));
+    assert_eq!(result.outcome, Outcome::Adopted);
+    let mut conn = first.store().connection().unwrap_or_else(|e| panic!("{e}"));
+    let stream =
+        log::read_stream(&mut conn, &MeetingId::named("m").to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let indices: Vec<i64> = stream.iter().map(|l| l.stream_index).collect();
+    assert_eq!(indices, (0..stream.len() as i64).collect::<Vec<_>>());
+    let ballots_logged =
+        stream.iter().filter(|l| matches!(l.event.fact, stembus::core::Fact::BallotCast { .. })).count();
+    assert_eq!(ballots_logged, 48, "every accepted ballot is in the log once");
+    // The two instances agree with a third that folds the log from scratch.
+    let third = service(db);
+    assert_eq!(third.read(|s| s.clone()).ok(), first.read(|s| s.clone()).ok());
+    assert_eq!(second.read(|s| s.clone()).ok(), first.read(|s| s.clone()).ok());
+});
+
+#[test]
+fn the_core_alone_and_the_service_decide_alike() {
+    // The service adds durability, not rules: the same scenario gives the same state.
+    let db = TestDb::new(crate::db::Backend::Sqlite);
+    let service = service(&db);
+    replay_2022(&service);
+    let text = include_str!("../../scenarios/alv-2022-12-07.toml");
+    let core = Scenario::from_toml(text)
+        .and_then(|s| s.replay(RulesProfile::dimpact_2023()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(service.read(|s| s.clone()).ok(), Some(core.state));
+}
