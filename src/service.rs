@@ -1,27 +1,32 @@
 //! The service: runs commands through the core and makes their events durable.
 //!
-//! One use case, one transaction: take the log's write lock, catch the cached state up with
-//! events other instances appended, decide, append the events, write their projections,
-//! commit. Only then does a caller hear that the command was accepted. The state is cached
-//! in memory (a fold of the log) so a command does not refold the whole log.
+//! One use case, one transaction: take the association's log lock, catch the cached state up
+//! with events that other instances appended, decide, fold the events in, write their
+//! projections, append them, commit. Only then does a caller hear that the command was
+//! accepted. Each association's state is cached in memory (a fold of its log), so a command
+//! does not refold the whole log; a failed transaction makes the cache rebuild from the log.
 
-use std::sync::{Mutex, MutexGuard};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use diesel::Connection;
 
-use crate::core::{Association, Command, Event, Instant, RuleViolation, RulesProfile, apply, handle};
+use crate::core::{Association, AssociationId, Command, Instant, RuleViolation, RulesProfile, apply, handle};
 use crate::store::log::{self, Logged};
-use crate::store::{DbConnection, Store, StoreError, projection};
+use crate::store::{DbConnection, Store, StoreError, associations, projection};
 
-/// Why a command was not carried out.
+/// Why a command was not carried out. Either way, nothing was stored.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    /// The statutes do not allow it; nothing was stored.
+    /// The statutes do not allow it.
     #[error(transparent)]
     Refused(#[from] RuleViolation),
-    /// The database failed; nothing was stored.
+    /// The database failed or the association is unknown.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A rules profile offered for a new association is invalid.
+    #[error(transparent)]
+    Profile(#[from] crate::core::profile::ProfileError),
 }
 
 impl From<diesel::result::Error> for ServiceError {
@@ -31,6 +36,7 @@ impl From<diesel::result::Error> for ServiceError {
 }
 
 struct Cache {
+    profile: RulesProfile,
     state: Association,
     /// The last event folded into `state`.
     last_seq: i64,
@@ -38,10 +44,21 @@ struct Cache {
     valid: bool,
 }
 
+impl Cache {
+    fn new(profile: RulesProfile) -> Self {
+        Self { state: Association::new(profile.clone()), profile, last_seq: 0, valid: true }
+    }
+
+    fn reset_if_invalid(&mut self) {
+        if !self.valid {
+            *self = Cache::new(self.profile.clone());
+        }
+    }
+}
+
 pub struct Service {
     store: Store,
-    profile: RulesProfile,
-    cache: Mutex<Cache>,
+    caches: Mutex<HashMap<AssociationId, Arc<Mutex<Cache>>>>,
 }
 
 impl std::fmt::Debug for Service {
@@ -53,60 +70,73 @@ impl std::fmt::Debug for Service {
 /// Events are read back in pages of this many.
 const PAGE: i64 = 10_000;
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Service {
-    /// Opens the service on a migrated store and folds its log.
-    pub fn open(store: Store, profile: RulesProfile) -> Result<Self, ServiceError> {
-        let service = Self {
-            store,
-            cache: Mutex::new(Cache { state: Association::new(profile.clone()), last_seq: 0, valid: true }),
-            profile,
-        };
-        {
-            let mut cache = service.lock();
-            let mut conn = service.store.connection()?;
-            catch_up(&mut conn, &mut cache)?;
-        }
-        Ok(service)
+    /// The service on a migrated store.
+    pub fn new(store: Store) -> Self {
+        Self { store, caches: Mutex::new(HashMap::new()) }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    fn lock(&self) -> MutexGuard<'_, Cache> {
-        // A panic while holding the lock leaves the cache possibly half-applied; the next user
-        // rebuilds it from the log.
-        match self.cache.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => {
-                let mut guard = poisoned.into_inner();
-                guard.valid = false;
-                guard
-            }
-        }
+    /// Adds an association with its rules profile (TOML, checked before it is stored).
+    pub fn create_association(
+        &self,
+        id: AssociationId,
+        name: &str,
+        profile_toml: &str,
+        now: Instant,
+    ) -> Result<RulesProfile, ServiceError> {
+        let profile = RulesProfile::from_toml(profile_toml)?;
+        let mut conn = self.store.connection()?;
+        associations::create(&mut conn, id, name, profile_toml, now)?;
+        Ok(profile)
     }
 
-    /// Carries out a command at `now`: returns its events, logged, once they are durable.
-    pub fn execute(&self, command: Command, now: Instant) -> Result<Vec<Logged>, ServiceError> {
-        let mut cache = self.lock();
-        if !cache.valid {
-            *cache = Cache { state: Association::new(self.profile.clone()), last_seq: 0, valid: true };
+    fn cache(&self, association: AssociationId) -> Result<Arc<Mutex<Cache>>, ServiceError> {
+        if let Some(cache) = lock(&self.caches).get(&association) {
+            return Ok(Arc::clone(cache));
         }
         let mut conn = self.store.connection()?;
+        let stored = associations::get(&mut conn, association)?;
+        let mut caches = lock(&self.caches);
+        let cache =
+            caches.entry(association).or_insert_with(|| Arc::new(Mutex::new(Cache::new(stored.profile))));
+        Ok(Arc::clone(cache))
+    }
+
+    /// Carries out a command for an association at `now`: returns its events, logged, once
+    /// they are durable.
+    pub fn execute(
+        &self,
+        association: AssociationId,
+        command: Command,
+        now: Instant,
+    ) -> Result<Vec<Logged>, ServiceError> {
+        let cache = self.cache(association)?;
+        let mut cache = lock(&cache);
+        cache.reset_if_invalid();
+        let mut conn = self.store.connection()?;
+        let a = association.to_string();
         let mut applied = false;
         let outcome = conn.transaction::<_, ServiceError, _>(|c| {
-            let head = log::lock_head(c)?;
+            let head = log::lock_head(c, association)?;
             if head != cache.last_seq {
-                catch_up(c, &mut cache)?;
+                catch_up(c, association, &mut cache)?;
             }
             let events = handle(&cache.state, command, now)?;
             let mut to_log = Vec::with_capacity(events.len());
-            let mut next: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+            let mut next: BTreeMap<String, i64> = BTreeMap::new();
             for event in &events {
                 let stream = log::stream_of(event);
                 let index = match next.get(&stream) {
                     Some(i) => *i,
-                    None => log::next_index(c, &stream)?,
+                    None => log::next_index(c, association, &stream)?,
                 };
                 next.insert(stream, index + 1);
                 to_log.push((event.clone(), index));
@@ -114,10 +144,9 @@ impl Service {
             applied = true;
             for event in &events {
                 apply(&mut cache.state, event);
-                projection::project(c, &cache.state, event)?;
+                projection::project(c, &a, &cache.state, event)?;
             }
-            let logged = log::append(c, head, &to_log)?;
-            Ok(logged)
+            Ok(log::append(c, association, head, &to_log)?)
         });
         match outcome {
             Ok(logged) => {
@@ -136,24 +165,41 @@ impl Service {
         }
     }
 
-    /// Reads the state, caught up with the log.
-    pub fn read<R>(&self, f: impl FnOnce(&Association) -> R) -> Result<R, ServiceError> {
-        let mut cache = self.lock();
-        if !cache.valid {
-            *cache = Cache { state: Association::new(self.profile.clone()), last_seq: 0, valid: true };
-        }
+    /// Reads an association's state, caught up with its log.
+    pub fn read<R>(
+        &self,
+        association: AssociationId,
+        f: impl FnOnce(&Association) -> R,
+    ) -> Result<R, ServiceError> {
+        let cache = self.cache(association)?;
+        let mut cache = lock(&cache);
+        cache.reset_if_invalid();
         let mut conn = self.store.connection()?;
-        if log::head(&mut conn)? != cache.last_seq {
-            catch_up(&mut conn, &mut cache)?;
+        if log::head(&mut conn, association)? != cache.last_seq {
+            catch_up(&mut conn, association, &mut cache)?;
         }
         Ok(f(&cache.state))
+    }
+
+    /// The logged events of one meeting, in order.
+    pub fn meeting_log(
+        &self,
+        association: AssociationId,
+        meeting: crate::core::MeetingId,
+    ) -> Result<Vec<Logged>, ServiceError> {
+        let mut conn = self.store.connection()?;
+        Ok(log::read_stream(&mut conn, association, &meeting.to_string())?)
     }
 }
 
 /// Folds the events after the cache's last one into its state.
-fn catch_up(conn: &mut DbConnection, cache: &mut Cache) -> Result<(), ServiceError> {
+fn catch_up(
+    conn: &mut DbConnection,
+    association: AssociationId,
+    cache: &mut Cache,
+) -> Result<(), ServiceError> {
     loop {
-        let page = log::read_after(conn, cache.last_seq, PAGE)?;
+        let page = log::read_after(conn, association, cache.last_seq, PAGE)?;
         if page.is_empty() {
             return Ok(());
         }
@@ -162,9 +208,4 @@ fn catch_up(conn: &mut DbConnection, cache: &mut Cache) -> Result<(), ServiceErr
             cache.last_seq = logged.seq;
         }
     }
-}
-
-/// Events as they were decided, without their place in the log.
-pub fn events(logged: &[Logged]) -> Vec<Event> {
-    logged.iter().map(|l| l.event.clone()).collect()
 }

@@ -90,6 +90,10 @@ pub struct IdError {
 }
 
 id_type!(
+    /// An association (a cooperative or society) whose general meetings the service runs.
+    AssociationId, "association"
+);
+id_type!(
     /// A member of the association (a public body, Art. 4.3).
     MemberId, "member"
 );

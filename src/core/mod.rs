@@ -46,7 +46,9 @@ pub use command::{AgendaItemSpec, Command, MotionSpec};
 pub use event::{Event, Fact};
 pub use fraction::Fraction;
 pub use handle::{handle, provision_of};
-pub use ids::{AgendaItemId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId};
+pub use ids::{
+    AgendaItemId, AssociationId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId,
+};
 pub use model::*;
 pub use profile::{DecisionKind, RulesProfile};
 pub use tally::{PollResult, ResolutionResult};

@@ -1,11 +1,11 @@
-//! The event log: appending under the head lock, and reading back in order.
+//! The event log of each association: appending under the head lock, and reading back in order.
 
 use diesel::prelude::*;
 
 use super::rows::EventRow;
 use super::schema::{events, log_head};
 use super::{DbConnection, StoreError};
-use crate::core::Event;
+use crate::core::{AssociationId, Event};
 
 /// The stream of events that concern no single meeting: the register, members' requests and
 /// resolutions outside a meeting.
@@ -25,24 +25,38 @@ pub fn stream_of(event: &Event) -> String {
     event.fact.meeting().map_or_else(|| ASSOCIATION_STREAM.to_owned(), |m| m.to_string())
 }
 
-/// Takes the log's write lock for the rest of the transaction and returns the last sequence
-/// number. On PostgreSQL this is a row lock that a second writer waits for; on SQLite the write
-/// takes the database's write lock, which a second writer waits for (busy timeout).
-pub fn lock_head(conn: &mut DbConnection) -> Result<i64, StoreError> {
-    diesel::update(log_head::table.filter(log_head::id.eq(1)))
+/// Takes the association's log write lock for the rest of the transaction and returns the
+/// last sequence number. On PostgreSQL this is a row lock that a second writer waits for; on
+/// SQLite the write takes the database's write lock, which a second writer waits for.
+pub fn lock_head(conn: &mut DbConnection, association: AssociationId) -> Result<i64, StoreError> {
+    let a = association.to_string();
+    let updated = diesel::update(log_head::table.filter(log_head::association_id.eq(&a)))
         .set(log_head::last_seq.eq(log_head::last_seq))
         .execute(conn)?;
-    Ok(log_head::table.filter(log_head::id.eq(1)).select(log_head::last_seq).first(conn)?)
+    if updated == 0 {
+        return Err(StoreError::UnknownAssociation(association));
+    }
+    Ok(log_head::table.filter(log_head::association_id.eq(&a)).select(log_head::last_seq).first(conn)?)
 }
 
 /// The last sequence number, without locking.
-pub fn head(conn: &mut DbConnection) -> Result<i64, StoreError> {
-    Ok(log_head::table.filter(log_head::id.eq(1)).select(log_head::last_seq).first(conn)?)
+pub fn head(conn: &mut DbConnection, association: AssociationId) -> Result<i64, StoreError> {
+    log_head::table
+        .filter(log_head::association_id.eq(association.to_string()))
+        .select(log_head::last_seq)
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::UnknownAssociation(association))
 }
 
-/// The position in each stream where the next event goes.
-pub fn next_index(conn: &mut DbConnection, stream: &str) -> Result<i64, StoreError> {
+/// The position in a stream where its next event goes.
+pub fn next_index(
+    conn: &mut DbConnection,
+    association: AssociationId,
+    stream: &str,
+) -> Result<i64, StoreError> {
     let max: Option<i64> = events::table
+        .filter(events::association_id.eq(association.to_string()))
         .filter(events::stream.eq(stream))
         .select(diesel::dsl::max(events::stream_index))
         .first(conn)?;
@@ -52,49 +66,39 @@ pub fn next_index(conn: &mut DbConnection, stream: &str) -> Result<i64, StoreErr
 /// Appends events after `last_seq` (the head taken under [`lock_head`]); returns them logged.
 pub fn append(
     conn: &mut DbConnection,
+    association: AssociationId,
     last_seq: i64,
     events_to_log: &[(Event, i64)],
 ) -> Result<Vec<Logged>, StoreError> {
+    let a = association.to_string();
     let mut logged = Vec::with_capacity(events_to_log.len());
-    let mut rows = Vec::with_capacity(events_to_log.len());
     for (i, (event, stream_index)) in events_to_log.iter().enumerate() {
         let seq = last_seq + 1 + i as i64;
-        let body =
-            serde_json::to_string(event).map_err(|e| StoreError::Corrupt { seq, reason: e.to_string() })?;
-        let kind = serde_json::to_value(event)
-            .ok()
-            .and_then(|v| v.get("event").and_then(|k| k.as_str()).map(str::to_owned))
-            .unwrap_or_default();
+        let value =
+            serde_json::to_value(event).map_err(|e| StoreError::Corrupt { seq, reason: e.to_string() })?;
+        let kind = value.get("event").and_then(|k| k.as_str()).unwrap_or_default().to_owned();
         let stream = stream_of(event);
-        rows.push(EventRow {
+        let row = EventRow {
+            association_id: a.clone(),
             seq,
             stream: stream.clone(),
             stream_index: *stream_index,
             at: event.at.naive_utc(),
             kind,
-            body,
-        });
+            body: value.to_string(),
+        };
+        // One statement per row: the multi-backend connection has no batch insert.
+        diesel::insert_into(events::table).values(row).execute(conn)?;
         logged.push(Logged { seq, stream, stream_index: *stream_index, event: event.clone() });
     }
-    // One statement per row: the multi-backend connection has no batch insert.
-    for row in rows {
-        diesel::insert_into(events::table).values(row).execute(conn)?;
-    }
     let new_head = last_seq + events_to_log.len() as i64;
-    diesel::update(log_head::table.filter(log_head::id.eq(1)))
+    diesel::update(log_head::table.filter(log_head::association_id.eq(&a)))
         .set(log_head::last_seq.eq(new_head))
         .execute(conn)?;
     Ok(logged)
 }
 
-/// The events after `seq`, in order, at most `limit` of them.
-pub fn read_after(conn: &mut DbConnection, seq: i64, limit: i64) -> Result<Vec<Logged>, StoreError> {
-    let rows: Vec<EventRow> = events::table
-        .filter(events::seq.gt(seq))
-        .order(events::seq.asc())
-        .limit(limit)
-        .select(EventRow::as_select())
-        .load(conn)?;
+fn decode(rows: Vec<EventRow>) -> Result<Vec<Logged>, StoreError> {
     rows.into_iter()
         .map(|row| {
             let event: Event = serde_json::from_str(&row.body)
@@ -104,18 +108,34 @@ pub fn read_after(conn: &mut DbConnection, seq: i64, limit: i64) -> Result<Vec<L
         .collect()
 }
 
-/// The events of one stream (a meeting's log), in order.
-pub fn read_stream(conn: &mut DbConnection, stream: &str) -> Result<Vec<Logged>, StoreError> {
+/// The events after `seq`, in order, at most `limit` of them.
+pub fn read_after(
+    conn: &mut DbConnection,
+    association: AssociationId,
+    seq: i64,
+    limit: i64,
+) -> Result<Vec<Logged>, StoreError> {
     let rows: Vec<EventRow> = events::table
+        .filter(events::association_id.eq(association.to_string()))
+        .filter(events::seq.gt(seq))
+        .order(events::seq.asc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)?;
+    decode(rows)
+}
+
+/// The events of one stream (a meeting's log), in order.
+pub fn read_stream(
+    conn: &mut DbConnection,
+    association: AssociationId,
+    stream: &str,
+) -> Result<Vec<Logged>, StoreError> {
+    let rows: Vec<EventRow> = events::table
+        .filter(events::association_id.eq(association.to_string()))
         .filter(events::stream.eq(stream))
         .order(events::stream_index.asc())
         .select(EventRow::as_select())
         .load(conn)?;
-    rows.into_iter()
-        .map(|row| {
-            let event: Event = serde_json::from_str(&row.body)
-                .map_err(|e| StoreError::Corrupt { seq: row.seq, reason: e.to_string() })?;
-            Ok(Logged { seq: row.seq, stream: row.stream, stream_index: row.stream_index, event })
-        })
-        .collect()
+    decode(rows)
 }

@@ -6,6 +6,7 @@
 //! transaction ([`log`], [`projection`]); the log is append-only (the database refuses updates
 //! and deletes of it), and appends are serialised by a lock on the log's head row.
 
+pub mod associations;
 pub mod log;
 pub mod projection;
 pub mod rows;
@@ -53,6 +54,10 @@ pub enum StoreError {
     Migration(String),
     #[error("the stored log is unreadable at event {seq}: {reason}")]
     Corrupt { seq: i64, reason: String },
+    #[error("there is no association {0}")]
+    UnknownAssociation(crate::core::AssociationId),
+    #[error("association {0} already exists")]
+    AssociationExists(crate::core::AssociationId),
 }
 
 pub type Conn = PooledConnection<ConnectionManager<DbConnection>>;

@@ -29,28 +29,42 @@ fn utc(t: crate::core::Instant) -> chrono::NaiveDateTime {
 
 /// Writes the rows that `event` changed, reading them from `state` (which already holds the
 /// event).
-pub fn project(conn: &mut DbConnection, state: &Association, event: &Event) -> Result<(), StoreError> {
+pub fn project(
+    conn: &mut DbConnection,
+    a: &str,
+    state: &Association,
+    event: &Event,
+) -> Result<(), StoreError> {
     match &event.fact {
-        Fact::MemberRegistered { member } => member_row(conn, state, member.id),
+        Fact::MemberRegistered { member } => member_row(conn, a, state, member.id),
         Fact::MemberAddressChanged { member, .. }
         | Fact::MemberSuspended { member }
-        | Fact::MemberReinstated { member } => member_row(conn, state, *member),
-        Fact::PersonRegistered { person } => person_row(conn, state, person.id),
+        | Fact::MemberReinstated { member } => member_row(conn, a, state, *member),
+        Fact::PersonRegistered { person } => person_row(conn, a, state, person.id),
         Fact::RepresentativeAssigned { person, member, .. }
         | Fact::RepresentativeWithdrawn { person, member } => {
-            representative_row(conn, state, *person, *member)
+            representative_row(conn, a, state, *person, *member)
         }
         Fact::SupervisoryBoardChairAppointed { person, deputy } => {
             let role = if *deputy { "deputy" } else { "chair" };
-            diesel::delete(supervisory_board::table.filter(supervisory_board::role.eq(role)))
-                .execute(conn)?;
+            diesel::delete(
+                supervisory_board::table
+                    .filter(supervisory_board::association_id.eq(a))
+                    .filter(supervisory_board::role.eq(role)),
+            )
+            .execute(conn)?;
             diesel::insert_into(supervisory_board::table)
-                .values(SupervisoryBoardRow { role: role.into(), person_id: person.to_string() })
+                .values(SupervisoryBoardRow {
+                    association_id: a.to_owned(),
+                    role: role.into(),
+                    person_id: person.to_string(),
+                })
                 .execute(conn)?;
             Ok(())
         }
         Fact::MeetingRequested { request } => {
             let row = MembersRequestRow {
+                association_id: a.to_owned(),
                 id: request.id.to_string(),
                 requested_at: utc(request.at),
                 members: serde_json::to_string(&request.members).unwrap_or_default(),
@@ -61,29 +75,30 @@ pub fn project(conn: &mut DbConnection, state: &Association, event: &Event) -> R
             Ok(())
         }
         Fact::MeetingCreated { meeting, .. } => {
-            meeting_row(conn, state, *meeting)?;
-            agenda_rows(conn, state, *meeting)
+            meeting_row(conn, a, state, *meeting)?;
+            agenda_rows(conn, a, state, *meeting)
         }
         Fact::MeetingConvened { meeting, .. }
         | Fact::MeetingOpened { meeting, .. }
-        | Fact::ChairAppointed { meeting, .. } => meeting_row(conn, state, *meeting),
+        | Fact::ChairAppointed { meeting, .. } => meeting_row(conn, a, state, *meeting),
         Fact::MeetingClosed { meeting } => {
-            meeting_row(conn, state, *meeting)?;
+            meeting_row(conn, a, state, *meeting)?;
             let members: Vec<MemberId> = state
                 .meetings
                 .get(meeting)
                 .map(|m| m.attendance.keys().copied().collect())
                 .unwrap_or_default();
             for member in members {
-                attendance_rows(conn, state, *meeting, member)?;
+                attendance_rows(conn, a, state, *meeting, member)?;
             }
             Ok(())
         }
         Fact::MotionAmended { meeting, item, lapsed_advance_ballots, .. } => {
-            agenda_rows(conn, state, *meeting)?;
+            agenda_rows(conn, a, state, *meeting)?;
             if *lapsed_advance_ballots > 0 {
                 diesel::delete(
                     ballots::table
+                        .filter(ballots::association_id.eq(a))
                         .filter(ballots::meeting_id.eq(meeting.to_string()))
                         .filter(ballots::item_id.eq(item.to_string()))
                         .filter(ballots::ballot_box.eq(ADVANCE)),
@@ -92,36 +107,38 @@ pub fn project(conn: &mut DbConnection, state: &Association, event: &Event) -> R
             }
             Ok(())
         }
-        Fact::ProxyGranted { meeting, proxy } => proxy_row(conn, state, *meeting, proxy.id),
-        Fact::ProxyRevoked { meeting, proxy } => proxy_row(conn, state, *meeting, *proxy),
+        Fact::ProxyGranted { meeting, proxy } => proxy_row(conn, a, state, *meeting, proxy.id),
+        Fact::ProxyRevoked { meeting, proxy } => proxy_row(conn, a, state, *meeting, *proxy),
         Fact::CheckedIn { meeting, member, .. } | Fact::CheckedOut { meeting, member } => {
-            attendance_rows(conn, state, *meeting, *member)
+            attendance_rows(conn, a, state, *meeting, *member)
         }
         Fact::PollOpened { meeting, poll, .. }
         | Fact::PollVoided { meeting, poll, .. }
         | Fact::ResultDeclared { meeting, poll, .. }
-        | Fact::DeclarationChallenged { meeting, poll, .. } => poll_row(conn, state, *meeting, *poll),
+        | Fact::DeclarationChallenged { meeting, poll, .. } => poll_row(conn, a, state, *meeting, *poll),
         Fact::BallotCast { meeting, poll, item, ballot } => {
-            ballot_row(conn, state, *meeting, *poll, *item, ballot.member)
+            ballot_row(conn, a, state, *meeting, *poll, *item, ballot.member)
         }
         Fact::PollClosed { meeting, poll, .. } => {
-            poll_row(conn, state, *meeting, *poll)?;
-            result_row(conn, state, *meeting, *poll)
+            poll_row(conn, a, state, *meeting, *poll)?;
+            result_row(conn, a, state, *meeting, *poll)
         }
         Fact::ResolutionProposed { resolution, .. } | Fact::ResolutionConcluded { resolution, .. } => {
-            resolution_row(conn, state, *resolution)
+            resolution_row(conn, a, state, *resolution)
         }
         Fact::ResolutionVoteCast { resolution, ballot } => {
             let id = resolution.to_string();
             let member = ballot.member.to_string();
             diesel::delete(
                 resolution_votes::table
+                    .filter(resolution_votes::association_id.eq(a))
                     .filter(resolution_votes::resolution_id.eq(&id))
                     .filter(resolution_votes::member_id.eq(&member)),
             )
             .execute(conn)?;
             diesel::insert_into(resolution_votes::table)
                 .values(ResolutionVoteRow {
+                    association_id: a.to_owned(),
                     resolution_id: id,
                     member_id: member,
                     person_id: ballot.person.to_string(),
@@ -136,11 +153,15 @@ pub fn project(conn: &mut DbConnection, state: &Association, event: &Event) -> R
 
 const ADVANCE: &str = "advance";
 
-fn member_row(conn: &mut DbConnection, state: &Association, id: MemberId) -> Result<(), StoreError> {
-    diesel::delete(members::table.filter(members::id.eq(id.to_string()))).execute(conn)?;
+fn member_row(conn: &mut DbConnection, a: &str, state: &Association, id: MemberId) -> Result<(), StoreError> {
+    diesel::delete(
+        members::table.filter(members::association_id.eq(a)).filter(members::id.eq(id.to_string())),
+    )
+    .execute(conn)?;
     if let Some(m) = state.register.member(id) {
         diesel::insert_into(members::table)
             .values(MemberRow {
+                association_id: a.to_owned(),
                 id: id.to_string(),
                 name: m.name.clone(),
                 kind: code(&m.kind),
@@ -153,11 +174,15 @@ fn member_row(conn: &mut DbConnection, state: &Association, id: MemberId) -> Res
     Ok(())
 }
 
-fn person_row(conn: &mut DbConnection, state: &Association, id: PersonId) -> Result<(), StoreError> {
-    diesel::delete(persons::table.filter(persons::id.eq(id.to_string()))).execute(conn)?;
+fn person_row(conn: &mut DbConnection, a: &str, state: &Association, id: PersonId) -> Result<(), StoreError> {
+    diesel::delete(
+        persons::table.filter(persons::association_id.eq(a)).filter(persons::id.eq(id.to_string())),
+    )
+    .execute(conn)?;
     if let Some(p) = state.register.person(id) {
         diesel::insert_into(persons::table)
             .values(PersonRow {
+                association_id: a.to_owned(),
                 id: id.to_string(),
                 name: p.name.clone(),
                 email: p.email.as_ref().map(|e| e.to_string()),
@@ -170,12 +195,14 @@ fn person_row(conn: &mut DbConnection, state: &Association, id: PersonId) -> Res
 
 fn representative_row(
     conn: &mut DbConnection,
+    a: &str,
     state: &Association,
     person: PersonId,
     member: MemberId,
 ) -> Result<(), StoreError> {
     diesel::delete(
         representatives::table
+            .filter(representatives::association_id.eq(a))
             .filter(representatives::person_id.eq(person.to_string()))
             .filter(representatives::member_id.eq(member.to_string())),
     )
@@ -183,6 +210,7 @@ fn representative_row(
     if let Some(capacity) = state.register.representatives.get(&(person, member)) {
         diesel::insert_into(representatives::table)
             .values(RepresentativeRow {
+                association_id: a.to_owned(),
                 person_id: person.to_string(),
                 member_id: member.to_string(),
                 capacity: code(capacity),
@@ -199,11 +227,20 @@ fn meeting_of(state: &Association, id: MeetingId) -> Result<&Meeting, StoreError
         .ok_or_else(|| StoreError::Corrupt { seq: 0, reason: format!("meeting {id} is not in the state") })
 }
 
-fn meeting_row(conn: &mut DbConnection, state: &Association, id: MeetingId) -> Result<(), StoreError> {
+fn meeting_row(
+    conn: &mut DbConnection,
+    a: &str,
+    state: &Association,
+    id: MeetingId,
+) -> Result<(), StoreError> {
     let m = meeting_of(state, id)?;
-    diesel::delete(meetings::table.filter(meetings::id.eq(id.to_string()))).execute(conn)?;
+    diesel::delete(
+        meetings::table.filter(meetings::association_id.eq(a)).filter(meetings::id.eq(id.to_string())),
+    )
+    .execute(conn)?;
     diesel::insert_into(meetings::table)
         .values(MeetingRow {
+            association_id: a.to_owned(),
             id: id.to_string(),
             title: m.title.clone(),
             starts_at: utc(m.starts_at),
@@ -221,14 +258,25 @@ fn meeting_row(conn: &mut DbConnection, state: &Association, id: MeetingId) -> R
     Ok(())
 }
 
-fn agenda_rows(conn: &mut DbConnection, state: &Association, id: MeetingId) -> Result<(), StoreError> {
+fn agenda_rows(
+    conn: &mut DbConnection,
+    a: &str,
+    state: &Association,
+    id: MeetingId,
+) -> Result<(), StoreError> {
     let m = meeting_of(state, id)?;
-    diesel::delete(agenda_items::table.filter(agenda_items::meeting_id.eq(id.to_string()))).execute(conn)?;
+    diesel::delete(
+        agenda_items::table
+            .filter(agenda_items::association_id.eq(a))
+            .filter(agenda_items::meeting_id.eq(id.to_string())),
+    )
+    .execute(conn)?;
     let rows: Vec<AgendaItemRow> = m
         .agenda
         .iter()
         .enumerate()
         .map(|(position, item)| AgendaItemRow {
+            association_id: a.to_owned(),
             meeting_id: id.to_string(),
             id: item.id.to_string(),
             position: i32::try_from(position).unwrap_or(i32::MAX),
@@ -246,6 +294,7 @@ fn agenda_rows(conn: &mut DbConnection, state: &Association, id: MeetingId) -> R
 
 fn proxy_row(
     conn: &mut DbConnection,
+    a: &str,
     state: &Association,
     meeting: MeetingId,
     id: ProxyId,
@@ -253,6 +302,7 @@ fn proxy_row(
     let m = meeting_of(state, meeting)?;
     diesel::delete(
         proxies::table
+            .filter(proxies::association_id.eq(a))
             .filter(proxies::meeting_id.eq(meeting.to_string()))
             .filter(proxies::id.eq(id.to_string())),
     )
@@ -267,6 +317,7 @@ fn proxy_row(
         };
         diesel::insert_into(proxies::table)
             .values(ProxyRow {
+                association_id: a.to_owned(),
                 meeting_id: meeting.to_string(),
                 id: id.to_string(),
                 grantor_id: p.grantor.to_string(),
@@ -284,6 +335,7 @@ fn proxy_row(
 
 fn attendance_rows(
     conn: &mut DbConnection,
+    a: &str,
     state: &Association,
     meeting: MeetingId,
     member: MemberId,
@@ -291,6 +343,7 @@ fn attendance_rows(
     let m = meeting_of(state, meeting)?;
     diesel::delete(
         attendance::table
+            .filter(attendance::association_id.eq(a))
             .filter(attendance::meeting_id.eq(meeting.to_string()))
             .filter(attendance::member_id.eq(member.to_string())),
     )
@@ -302,18 +355,19 @@ fn attendance_rows(
             spans
                 .iter()
                 .enumerate()
-                .map(|(stretch, a)| AttendanceRow {
+                .map(|(stretch, span)| AttendanceRow {
+                    association_id: a.to_owned(),
                     meeting_id: meeting.to_string(),
                     member_id: member.to_string(),
                     stretch: i32::try_from(stretch).unwrap_or(i32::MAX),
-                    person_id: a.person.to_string(),
-                    proxy_id: match a.attends_as {
+                    person_id: span.person.to_string(),
+                    proxy_id: match span.attends_as {
                         AttendsAs::Own => None,
                         AttendsAs::Proxy { proxy } => Some(proxy.to_string()),
                     },
-                    mode: code(&a.mode),
-                    arrived_at: utc(a.arrived),
-                    left_at: a.left.map(utc),
+                    mode: code(&span.mode),
+                    arrived_at: utc(span.arrived),
+                    left_at: span.left.map(utc),
                 })
                 .collect()
         })
@@ -326,18 +380,23 @@ fn attendance_rows(
 
 fn poll_row(
     conn: &mut DbConnection,
+    a: &str,
     state: &Association,
     meeting: MeetingId,
     id: PollId,
 ) -> Result<(), StoreError> {
     let m = meeting_of(state, meeting)?;
     diesel::delete(
-        polls::table.filter(polls::meeting_id.eq(meeting.to_string())).filter(polls::id.eq(id.to_string())),
+        polls::table
+            .filter(polls::association_id.eq(a))
+            .filter(polls::meeting_id.eq(meeting.to_string()))
+            .filter(polls::id.eq(id.to_string())),
     )
     .execute(conn)?;
     if let Some(p) = m.polls.get(&id) {
         diesel::insert_into(polls::table)
             .values(PollRow {
+                association_id: a.to_owned(),
                 meeting_id: meeting.to_string(),
                 id: id.to_string(),
                 item_id: p.item.to_string(),
@@ -357,6 +416,7 @@ fn poll_row(
 
 fn ballot_row(
     conn: &mut DbConnection,
+    a: &str,
     state: &Association,
     meeting: MeetingId,
     poll: Option<PollId>,
@@ -367,6 +427,7 @@ fn ballot_row(
     let ballot_box = poll.map_or_else(|| ADVANCE.to_owned(), |p| p.to_string());
     diesel::delete(
         ballots::table
+            .filter(ballots::association_id.eq(a))
             .filter(ballots::meeting_id.eq(meeting.to_string()))
             .filter(ballots::item_id.eq(item.to_string()))
             .filter(ballots::ballot_box.eq(&ballot_box))
@@ -385,6 +446,7 @@ fn ballot_row(
         };
         diesel::insert_into(ballots::table)
             .values(BallotRow {
+                association_id: a.to_owned(),
                 meeting_id: meeting.to_string(),
                 item_id: item.to_string(),
                 ballot_box,
@@ -402,6 +464,7 @@ fn ballot_row(
 
 fn result_row(
     conn: &mut DbConnection,
+    a: &str,
     state: &Association,
     meeting: MeetingId,
     poll: PollId,
@@ -411,12 +474,14 @@ fn result_row(
     let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     diesel::delete(
         results::table
+            .filter(results::association_id.eq(a))
             .filter(results::meeting_id.eq(meeting.to_string()))
             .filter(results::poll_id.eq(poll.to_string())),
     )
     .execute(conn)?;
     diesel::insert_into(results::table)
         .values(ResultRow {
+            association_id: a.to_owned(),
             meeting_id: meeting.to_string(),
             poll_id: poll.to_string(),
             item_id: r.item.to_string(),
@@ -440,11 +505,22 @@ fn result_row(
     Ok(())
 }
 
-fn resolution_row(conn: &mut DbConnection, state: &Association, id: ResolutionId) -> Result<(), StoreError> {
-    diesel::delete(resolutions::table.filter(resolutions::id.eq(id.to_string()))).execute(conn)?;
+fn resolution_row(
+    conn: &mut DbConnection,
+    a: &str,
+    state: &Association,
+    id: ResolutionId,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        resolutions::table
+            .filter(resolutions::association_id.eq(a))
+            .filter(resolutions::id.eq(id.to_string())),
+    )
+    .execute(conn)?;
     if let Some(r) = state.resolutions.get(&id) {
         diesel::insert_into(resolutions::table)
             .values(ResolutionRow {
+                association_id: a.to_owned(),
                 id: id.to_string(),
                 text: r.text.clone(),
                 decision_kind: code(&r.kind),

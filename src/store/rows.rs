@@ -9,6 +9,7 @@ use super::schema::*;
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = events)]
 pub struct EventRow {
+    pub association_id: String,
     pub seq: i64,
     pub stream: String,
     pub stream_index: i64,
@@ -20,6 +21,7 @@ pub struct EventRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = members)]
 pub struct MemberRow {
+    pub association_id: String,
     pub id: String,
     pub name: String,
     pub kind: String,
@@ -31,6 +33,7 @@ pub struct MemberRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = persons)]
 pub struct PersonRow {
+    pub association_id: String,
     pub id: String,
     pub name: String,
     pub email: Option<String>,
@@ -40,6 +43,7 @@ pub struct PersonRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = representatives)]
 pub struct RepresentativeRow {
+    pub association_id: String,
     pub person_id: String,
     pub member_id: String,
     pub capacity: String,
@@ -48,6 +52,7 @@ pub struct RepresentativeRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = meetings)]
 pub struct MeetingRow {
+    pub association_id: String,
     pub id: String,
     pub title: String,
     pub starts_at: NaiveDateTime,
@@ -65,6 +70,7 @@ pub struct MeetingRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = agenda_items)]
 pub struct AgendaItemRow {
+    pub association_id: String,
     pub meeting_id: String,
     pub id: String,
     pub position: i32,
@@ -77,6 +83,7 @@ pub struct AgendaItemRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = proxies)]
 pub struct ProxyRow {
+    pub association_id: String,
     pub meeting_id: String,
     pub id: String,
     pub grantor_id: String,
@@ -91,6 +98,7 @@ pub struct ProxyRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = attendance)]
 pub struct AttendanceRow {
+    pub association_id: String,
     pub meeting_id: String,
     pub member_id: String,
     pub stretch: i32,
@@ -104,6 +112,7 @@ pub struct AttendanceRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = polls)]
 pub struct PollRow {
+    pub association_id: String,
     pub meeting_id: String,
     pub id: String,
     pub item_id: String,
@@ -120,6 +129,7 @@ pub struct PollRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ballots)]
 pub struct BallotRow {
+    pub association_id: String,
     pub meeting_id: String,
     pub item_id: String,
     pub ballot_box: String,
@@ -134,6 +144,7 @@ pub struct BallotRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = results)]
 pub struct ResultRow {
+    pub association_id: String,
     pub meeting_id: String,
     pub poll_id: String,
     pub item_id: String,
@@ -157,6 +168,7 @@ pub struct ResultRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = members_requests)]
 pub struct MembersRequestRow {
+    pub association_id: String,
     pub id: String,
     pub requested_at: NaiveDateTime,
     pub members: String,
@@ -167,6 +179,7 @@ pub struct MembersRequestRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = resolutions)]
 pub struct ResolutionRow {
+    pub association_id: String,
     pub id: String,
     pub text: String,
     pub decision_kind: String,
@@ -179,6 +192,7 @@ pub struct ResolutionRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = resolution_votes)]
 pub struct ResolutionVoteRow {
+    pub association_id: String,
     pub resolution_id: String,
     pub member_id: String,
     pub person_id: String,
@@ -189,6 +203,47 @@ pub struct ResolutionVoteRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = supervisory_board)]
 pub struct SupervisoryBoardRow {
+    pub association_id: String,
     pub role: String,
     pub person_id: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = associations)]
+pub struct AssociationRow {
+    pub id: String,
+    pub name: String,
+    pub profile: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = role_grants)]
+pub struct RoleGrantRow {
+    pub association_id: String,
+    pub person_id: String,
+    pub role: String,
+    pub granted_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sign_in_codes)]
+pub struct SignInCodeRow {
+    pub code_hash: String,
+    pub association_id: String,
+    pub person_id: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub token_hash: String,
+    pub association_id: String,
+    pub person_id: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub ended_at: Option<NaiveDateTime>,
 }

@@ -2,7 +2,8 @@
 //! `migrations/*/`; the migration test checks that both backends agree with it.
 
 diesel::table! {
-    events (seq) {
+    events (association_id, seq) {
+        association_id -> Text,
         seq -> BigInt,
         stream -> Text,
         stream_index -> BigInt,
@@ -13,14 +14,15 @@ diesel::table! {
 }
 
 diesel::table! {
-    log_head (id) {
-        id -> Integer,
+    log_head (association_id) {
+        association_id -> Text,
         last_seq -> BigInt,
     }
 }
 
 diesel::table! {
-    members (id) {
+    members (association_id, id) {
+        association_id -> Text,
         id -> Text,
         name -> Text,
         kind -> Text,
@@ -31,7 +33,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    persons (id) {
+    persons (association_id, id) {
+        association_id -> Text,
         id -> Text,
         name -> Text,
         email -> Nullable<Text>,
@@ -40,7 +43,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    representatives (person_id, member_id) {
+    representatives (association_id, person_id, member_id) {
+        association_id -> Text,
         person_id -> Text,
         member_id -> Text,
         capacity -> Text,
@@ -48,7 +52,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    meetings (id) {
+    meetings (association_id, id) {
+        association_id -> Text,
         id -> Text,
         title -> Text,
         starts_at -> Timestamp,
@@ -65,7 +70,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    agenda_items (meeting_id, id) {
+    agenda_items (association_id, meeting_id, id) {
+        association_id -> Text,
         meeting_id -> Text,
         id -> Text,
         position -> Integer,
@@ -77,7 +83,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    proxies (meeting_id, id) {
+    proxies (association_id, meeting_id, id) {
+        association_id -> Text,
         meeting_id -> Text,
         id -> Text,
         grantor_id -> Text,
@@ -91,7 +98,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    attendance (meeting_id, member_id, stretch) {
+    attendance (association_id, meeting_id, member_id, stretch) {
+        association_id -> Text,
         meeting_id -> Text,
         member_id -> Text,
         stretch -> Integer,
@@ -104,7 +112,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    polls (meeting_id, id) {
+    polls (association_id, meeting_id, id) {
+        association_id -> Text,
         meeting_id -> Text,
         id -> Text,
         item_id -> Text,
@@ -120,7 +129,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    ballots (meeting_id, item_id, ballot_box, member_id) {
+    ballots (association_id, meeting_id, item_id, ballot_box, member_id) {
+        association_id -> Text,
         meeting_id -> Text,
         item_id -> Text,
         ballot_box -> Text,
@@ -134,7 +144,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    results (meeting_id, poll_id) {
+    results (association_id, meeting_id, poll_id) {
+        association_id -> Text,
         meeting_id -> Text,
         poll_id -> Text,
         item_id -> Text,
@@ -157,7 +168,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    members_requests (id) {
+    members_requests (association_id, id) {
+        association_id -> Text,
         id -> Text,
         requested_at -> Timestamp,
         members -> Text,
@@ -167,7 +179,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    resolutions (id) {
+    resolutions (association_id, id) {
+        association_id -> Text,
         id -> Text,
         text -> Text,
         decision_kind -> Text,
@@ -179,7 +192,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    resolution_votes (resolution_id, member_id) {
+    resolution_votes (association_id, resolution_id, member_id) {
+        association_id -> Text,
         resolution_id -> Text,
         member_id -> Text,
         person_id -> Text,
@@ -189,13 +203,58 @@ diesel::table! {
 }
 
 diesel::table! {
-    supervisory_board (role) {
+    supervisory_board (association_id, role) {
+        association_id -> Text,
         role -> Text,
         person_id -> Text,
     }
 }
 
+diesel::table! {
+    associations (id) {
+        id -> Text,
+        name -> Text,
+        profile -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    role_grants (association_id, person_id, role) {
+        association_id -> Text,
+        person_id -> Text,
+        role -> Text,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sign_in_codes (code_hash) {
+        code_hash -> Text,
+        association_id -> Text,
+        person_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Text,
+        association_id -> Text,
+        person_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    associations,
+    role_grants,
+    sign_in_codes,
+    sessions,
     events,
     log_head,
     members,

@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use diesel::prelude::*;
-use stembus::core::{Choice, Command, MeetingId, MemberId, Outcome, PersonId, Phase, RulesProfile};
+use stembus::core::{
+    AssociationId, Choice, Command, MeetingId, MemberId, Outcome, PersonId, Phase, RulesProfile,
+};
 use stembus::scenario::Scenario;
 use stembus::service::{Service, ServiceError};
 use stembus::store::schema::{attendance, ballots, events, members, results};
@@ -16,8 +18,23 @@ fn store(db: &TestDb) -> Store {
     store
 }
 
+/// The association the tests use.
+fn dimpact() -> AssociationId {
+    AssociationId::named("dimpact")
+}
+
+/// A service on the test database, with the Dimpact association created if it is not there.
 fn service(db: &TestDb) -> Service {
-    Service::open(store(db), RulesProfile::dimpact_2023()).unwrap_or_else(|e| panic!("{e}"))
+    let service = Service::new(store(db));
+    match service.create_association(
+        dimpact(),
+        "Coöperatie Dimpact U.A.",
+        RulesProfile::dimpact_2023_toml(),
+        chrono::Utc::now(),
+    ) {
+        Ok(_) | Err(ServiceError::Store(stembus::store::StoreError::AssociationExists(_))) => service,
+        Err(e) => panic!("{e}"),
+    }
 }
 
 /// Runs every step of the 2022 scenario through the service.
@@ -28,7 +45,7 @@ fn replay_2022(service: &Service) {
     for step in scenario.step {
         let now = step.at.or(at).unwrap_or_else(|| panic!("the first step has no moment"));
         at = Some(now);
-        match (service.execute(step.command, now), step.expect) {
+        match (service.execute(dimpact(), step.command, now), step.expect) {
             (Ok(_), None) => {}
             (Err(ServiceError::Refused(v)), Some(code)) => assert_eq!(v.code, code),
             (other, expect) => panic!("unexpected: {other:?}, expected {expect:?}"),
@@ -52,7 +69,7 @@ both_backends!(migrations_run_up_down_and_up_again, |db| {
     store.revert_all().unwrap_or_else(|e| panic!("down: {e}"));
     store.migrate().unwrap_or_else(|e| panic!("up again: {e}"));
     let mut conn = store.connection().unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(log::head(&mut conn).unwrap_or_else(|e| panic!("{e}")), 0);
+    assert!(log::head(&mut conn, dimpact()).is_err(), "the association did not go with the migrations");
     let n: i64 =
         members::table.select(diesel::dsl::count_star()).first(&mut *conn).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(n, 0);
@@ -90,9 +107,9 @@ both_backends!(a_restart_loses_nothing, |db| {
     let before = {
         let service = service(db);
         replay_2022(&service);
-        service.read(|s| s.clone()).unwrap_or_else(|e| panic!("{e}"))
+        service.read(dimpact(), |s| s.clone()).unwrap_or_else(|e| panic!("{e}"))
     };
-    let after = service(db).read(|s| s.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let after = service(db).read(dimpact(), |s| s.clone()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(after, before);
     let meeting = &after.meetings[&MeetingId::named("alv-2022-12-07")];
     assert_eq!(meeting.phase, Phase::Closed);
@@ -102,8 +119,11 @@ both_backends!(a_refused_command_stores_nothing, |db| {
     let service = service(db);
     replay_2022(&service);
     let events_before = count!(service, events);
-    let refused =
-        service.execute(Command::SuspendMember { member: MemberId::named("nowhere") }, chrono::Utc::now());
+    let refused = service.execute(
+        dimpact(),
+        Command::SuspendMember { member: MemberId::named("nowhere") },
+        chrono::Utc::now(),
+    );
     assert!(
         matches!(refused, Err(ServiceError::Refused(ref v)) if v.code == "member.unknown"),
         "{refused:?}"
@@ -127,18 +147,18 @@ both_backends!(the_stored_log_replays_to_the_same_state_as_the_core, |db| {
     let service = service(db);
     replay_2022(&service);
     let mut conn = service.store().connection().unwrap_or_else(|e| panic!("{e}"));
-    let logged = log::read_after(&mut conn, 0, i64::MAX).unwrap_or_else(|e| panic!("{e}"));
+    let logged = log::read_after(&mut conn, dimpact(), 0, i64::MAX).unwrap_or_else(|e| panic!("{e}"));
     let seqs: Vec<i64> = logged.iter().map(|l| l.seq).collect();
     assert_eq!(seqs, (1..=logged.len() as i64).collect::<Vec<_>>(), "the log has gaps or reorderings");
     let meeting = MeetingId::named("alv-2022-12-07").to_string();
-    let stream = log::read_stream(&mut conn, &meeting).unwrap_or_else(|e| panic!("{e}"));
+    let stream = log::read_stream(&mut conn, dimpact(), &meeting).unwrap_or_else(|e| panic!("{e}"));
     let indices: Vec<i64> = stream.iter().map(|l| l.stream_index).collect();
     assert_eq!(indices, (0..stream.len() as i64).collect::<Vec<_>>());
     let mut folded = stembus::core::Association::new(RulesProfile::dimpact_2023());
     for l in &logged {
         stembus::core::apply(&mut folded, &l.event);
     }
-    assert_eq!(Some(folded), service.read(|s| s.clone()).ok());
+    assert_eq!(Some(folded), service.read(dimpact(), |s| s.clone()).ok());
 });
 
 /// A small open meeting: `n` members present, a poll open on the motion.
@@ -149,7 +169,7 @@ fn open_poll(service: &Service, n: usize) {
     };
     let t = |s: &str| -> chrono::DateTime<chrono::Utc> { s.parse().unwrap_or_else(|e| panic!("{e}")) };
     let run = |c: Command, at: &str| {
-        service.execute(c, t(at)).unwrap_or_else(|e| panic!("{e}"));
+        service.execute(dimpact(), c, t(at)).unwrap_or_else(|e| panic!("{e}"));
     };
     let early = "2026-05-01T10:00:00+02:00";
     for i in 0..n {
@@ -276,7 +296,7 @@ both_backends!(two_instances_writing_at_once_keep_one_ordered_log, |db| {
                         person: PersonId::named(&format!("p{i}")),
                         choice,
                     };
-                    service.execute(cast, at).unwrap_or_else(|e| panic!("{e}"));
+                    service.execute(dimpact(), cast, at).unwrap_or_else(|e| panic!("{e}"));
                 }
             })
         })
@@ -290,16 +310,16 @@ both_backends!(two_instances_writing_at_once_keep_one_ordered_log, |db| {
         by: PersonId::named("chair"),
         counts: None,
     };
-    second.execute(close, at).unwrap_or_else(|e| panic!("{e}"));
+    second.execute(dimpact(), close, at).unwrap_or_else(|e| panic!("{e}"));
     let result = first
-        .read(|s| s.meetings[&MeetingId::named("m")].polls[&PollId::named("p")].result.clone())
+        .read(dimpact(), |s| s.meetings[&MeetingId::named("m")].polls[&PollId::named("p")].result.clone())
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("no result"));
     assert_eq!((result.counts.in_favour, result.counts.against), (24, 0));
     assert_eq!(result.outcome, Outcome::Adopted);
     let mut conn = first.store().connection().unwrap_or_else(|e| panic!("{e}"));
-    let stream =
-        log::read_stream(&mut conn, &MeetingId::named("m").to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let stream = log::read_stream(&mut conn, dimpact(), &MeetingId::named("m").to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
     let indices: Vec<i64> = stream.iter().map(|l| l.stream_index).collect();
     assert_eq!(indices, (0..stream.len() as i64).collect::<Vec<_>>());
     let ballots_logged =
@@ -307,8 +327,8 @@ both_backends!(two_instances_writing_at_once_keep_one_ordered_log, |db| {
     assert_eq!(ballots_logged, 48, "every accepted ballot is in the log once");
     // The two instances agree with a third that folds the log from scratch.
     let third = service(db);
-    assert_eq!(third.read(|s| s.clone()).ok(), first.read(|s| s.clone()).ok());
-    assert_eq!(second.read(|s| s.clone()).ok(), first.read(|s| s.clone()).ok());
+    assert_eq!(third.read(dimpact(), |s| s.clone()).ok(), first.read(dimpact(), |s| s.clone()).ok());
+    assert_eq!(second.read(dimpact(), |s| s.clone()).ok(), first.read(dimpact(), |s| s.clone()).ok());
 });
 
 #[test]
@@ -321,5 +341,49 @@ fn the_core_alone_and_the_service_decide_alike() {
     let core = Scenario::from_toml(text)
         .and_then(|s| s.replay(RulesProfile::dimpact_2023()))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(service.read(|s| s.clone()).ok(), Some(core.state));
+    assert_eq!(service.read(dimpact(), |s| s.clone()).ok(), Some(core.state));
 }
+
+both_backends!(associations_do_not_see_each_others_register, |db| {
+    let service = service(db);
+    let other = AssociationId::named("other-coop");
+    service
+        .create_association(other, "Andere coöperatie", RulesProfile::dimpact_2023_toml(), chrono::Utc::now())
+        .unwrap_or_else(|e| panic!("{e}"));
+    replay_2022(&service);
+    // The same readable key names a member in each association, without collision.
+    let register = Command::RegisterMember {
+        member: MemberId::named("assen"),
+        name: "Assen in de andere coöperatie".into(),
+        kind: stembus::core::register::MemberKind::Gemeente,
+        email: None,
+        language: Default::default(),
+    };
+    service.execute(other, register, chrono::Utc::now()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(service.read(other, |s| s.register.members.len()).ok(), Some(1));
+    assert_eq!(service.read(dimpact(), |s| s.register.members.len()).ok(), Some(40));
+    let name = service.read(dimpact(), |s| s.register.member_name(MemberId::named("assen"))).ok();
+    assert_eq!(name.as_deref(), Some("Gemeente Assen"));
+    assert_eq!(count!(service, members), 41);
+    let unknown = service.execute(
+        AssociationId::named("nobody"),
+        Command::SuspendMember { member: MemberId::named("assen") },
+        chrono::Utc::now(),
+    );
+    assert!(
+        matches!(unknown, Err(ServiceError::Store(stembus::store::StoreError::UnknownAssociation(_)))),
+        "{unknown:?}"
+    );
+});
+
+both_backends!(an_invalid_rules_profile_is_refused_for_a_new_association, |db| {
+    let service = service(db);
+    let broken = RulesProfile::dimpact_2023_toml().replace("notice_days = 10", "notice_days = \"ten\"");
+    let refused =
+        service.create_association(AssociationId::named("broken"), "Broken", &broken, chrono::Utc::now());
+    assert!(matches!(refused, Err(ServiceError::Profile(_))), "{refused:?}");
+    assert!(
+        service.read(AssociationId::named("broken"), |_| ()).is_err(),
+        "a refused association was stored"
+    );
+});

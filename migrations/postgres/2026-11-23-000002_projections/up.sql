@@ -2,30 +2,36 @@
 -- Ids are UUID text; times UTC timestamps; enums fixed text codes that are never reused.
 
 CREATE TABLE members (
-    id TEXT PRIMARY KEY NOT NULL,
+    association_id TEXT NOT NULL REFERENCES associations (id),
+    id TEXT NOT NULL,
     name TEXT NOT NULL,
     kind TEXT NOT NULL,              -- gemeente | waterschap | provincie | staat | other_public_body
     email TEXT,
     language TEXT NOT NULL,          -- nl | en
-    suspended BOOLEAN NOT NULL
+    suspended BOOLEAN NOT NULL,
+    PRIMARY KEY (association_id, id)
 );
 
 CREATE TABLE persons (
-    id TEXT PRIMARY KEY NOT NULL,
+    association_id TEXT NOT NULL REFERENCES associations (id),
+    id TEXT NOT NULL,
     name TEXT NOT NULL,
     email TEXT,
-    profession TEXT                  -- notary | lawyer
+    profession TEXT,                 -- notary | lawyer
+    PRIMARY KEY (association_id, id)
 );
 
 CREATE TABLE representatives (
+    association_id TEXT NOT NULL REFERENCES associations (id),
     person_id TEXT NOT NULL,
     member_id TEXT NOT NULL,
     capacity TEXT NOT NULL,          -- portfolio_holder | official
-    PRIMARY KEY (person_id, member_id)
+    PRIMARY KEY (association_id, person_id, member_id)
 );
 
 CREATE TABLE meetings (
-    id TEXT PRIMARY KEY NOT NULL,
+    association_id TEXT NOT NULL REFERENCES associations (id),
+    id TEXT NOT NULL,
     title TEXT NOT NULL,
     starts_at TIMESTAMP NOT NULL,
     place TEXT NOT NULL,
@@ -36,10 +42,12 @@ CREATE TABLE meetings (
     electronic_participation TEXT,
     opened_at TIMESTAMP,
     closed_at TIMESTAMP,
-    chair_id TEXT
+    chair_id TEXT,
+    PRIMARY KEY (association_id, id)
 );
 
 CREATE TABLE agenda_items (
+    association_id TEXT NOT NULL REFERENCES associations (id),
     meeting_id TEXT NOT NULL,
     id TEXT NOT NULL,
     position INTEGER NOT NULL,
@@ -47,10 +55,11 @@ CREATE TABLE agenda_items (
     motion TEXT,
     decision_kind TEXT,              -- ordinary | two_thirds | statute_amendment | dissolution | regulations | entrenched
     carried_from TEXT,
-    PRIMARY KEY (meeting_id, id)
+    PRIMARY KEY (association_id, meeting_id, id)
 );
 
 CREATE TABLE proxies (
+    association_id TEXT NOT NULL REFERENCES associations (id),
     meeting_id TEXT NOT NULL,
     id TEXT NOT NULL,
     grantor_id TEXT NOT NULL,
@@ -60,10 +69,11 @@ CREATE TABLE proxies (
     instructions TEXT NOT NULL,      -- JSON: item id -> for | against | abstain | free
     received_at TIMESTAMP NOT NULL,
     revoked_at TIMESTAMP,
-    PRIMARY KEY (meeting_id, id)
+    PRIMARY KEY (association_id, meeting_id, id)
 );
 
 CREATE TABLE attendance (
+    association_id TEXT NOT NULL REFERENCES associations (id),
     meeting_id TEXT NOT NULL,
     member_id TEXT NOT NULL,
     stretch INTEGER NOT NULL,        -- 0, 1, ... for each check-in of the member
@@ -72,10 +82,11 @@ CREATE TABLE attendance (
     mode TEXT NOT NULL,              -- in_person | electronic
     arrived_at TIMESTAMP NOT NULL,
     left_at TIMESTAMP,
-    PRIMARY KEY (meeting_id, member_id, stretch)
+    PRIMARY KEY (association_id, meeting_id, member_id, stretch)
 );
 
 CREATE TABLE polls (
+    association_id TEXT NOT NULL REFERENCES associations (id),
     meeting_id TEXT NOT NULL,
     id TEXT NOT NULL,
     item_id TEXT NOT NULL,
@@ -87,11 +98,12 @@ CREATE TABLE polls (
     declared_outcome TEXT,           -- adopted | rejected | no_quorum
     declared_at TIMESTAMP,
     challenged_at TIMESTAMP,
-    PRIMARY KEY (meeting_id, id)
+    PRIMARY KEY (association_id, meeting_id, id)
 );
 
 -- The ballot that stands for each member: per poll, or in the advance ballot box of an item.
 CREATE TABLE ballots (
+    association_id TEXT NOT NULL REFERENCES associations (id),
     meeting_id TEXT NOT NULL,
     item_id TEXT NOT NULL,
     ballot_box TEXT NOT NULL,        -- the poll's id, or 'advance'
@@ -101,10 +113,11 @@ CREATE TABLE ballots (
     via TEXT NOT NULL,               -- own | proxy | advance
     proxy_id TEXT,
     cast_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (meeting_id, item_id, ballot_box, member_id)
+    PRIMARY KEY (association_id, meeting_id, item_id, ballot_box, member_id)
 );
 
 CREATE TABLE results (
+    association_id TEXT NOT NULL REFERENCES associations (id),
     meeting_id TEXT NOT NULL,
     poll_id TEXT NOT NULL,
     item_id TEXT NOT NULL,
@@ -123,38 +136,45 @@ CREATE TABLE results (
     explanation TEXT NOT NULL,
     taken_at TIMESTAMP NOT NULL,
     body TEXT NOT NULL,              -- the whole result as JSON
-    PRIMARY KEY (meeting_id, poll_id)
+    PRIMARY KEY (association_id, meeting_id, poll_id)
 );
 
 CREATE TABLE members_requests (
-    id TEXT PRIMARY KEY NOT NULL,
+    association_id TEXT NOT NULL REFERENCES associations (id),
+    id TEXT NOT NULL,
     requested_at TIMESTAMP NOT NULL,
     members TEXT NOT NULL,           -- JSON array of member ids
     subjects TEXT NOT NULL,          -- JSON array
-    board_deadline TEXT NOT NULL     -- YYYY-MM-DD, Europe/Amsterdam
+    board_deadline TEXT NOT NULL,    -- YYYY-MM-DD, Europe/Amsterdam
+    PRIMARY KEY (association_id, id)
 );
 
 CREATE TABLE resolutions (
-    id TEXT PRIMARY KEY NOT NULL,
+    association_id TEXT NOT NULL REFERENCES associations (id),
+    id TEXT NOT NULL,
     text TEXT NOT NULL,
     decision_kind TEXT NOT NULL,
     proposed_at TIMESTAMP NOT NULL,
     closes_at TIMESTAMP NOT NULL,
     outcome TEXT,
-    explanation TEXT
+    explanation TEXT,
+    PRIMARY KEY (association_id, id)
 );
 
 CREATE TABLE resolution_votes (
+    association_id TEXT NOT NULL REFERENCES associations (id),
     resolution_id TEXT NOT NULL,
     member_id TEXT NOT NULL,
     person_id TEXT NOT NULL,
     choice TEXT NOT NULL,
     cast_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (resolution_id, member_id)
+    PRIMARY KEY (association_id, resolution_id, member_id)
 );
 
 -- Who chairs the supervisory board, and the deputy.
 CREATE TABLE supervisory_board (
-    role TEXT PRIMARY KEY NOT NULL,  -- chair | deputy
-    person_id TEXT NOT NULL
+    association_id TEXT NOT NULL REFERENCES associations (id),
+    role TEXT NOT NULL,              -- chair | deputy
+    person_id TEXT NOT NULL,
+    PRIMARY KEY (association_id, role)
 );

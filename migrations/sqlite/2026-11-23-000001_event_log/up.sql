@@ -1,12 +1,22 @@
+-- The associations whose meetings this service runs, each with its own statutes (rules profile).
+CREATE TABLE associations (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    profile TEXT NOT NULL,                     -- the rules profile, TOML
+    created_at TIMESTAMP NOT NULL
+);
+
 -- The event log: the source of truth. Append-only; every other table is a projection of it.
 CREATE TABLE events (
-    seq BIGINT PRIMARY KEY NOT NULL,           -- the association's global order, from 1
+    association_id TEXT NOT NULL REFERENCES associations (id),
+    seq BIGINT NOT NULL,                       -- the association's order, from 1
     stream TEXT NOT NULL,                      -- 'association' or the meeting's UUID
     stream_index BIGINT NOT NULL,              -- position in the stream's log, from 0
     at TIMESTAMP NOT NULL,                     -- UTC
     kind TEXT NOT NULL,                        -- the event's tag, e.g. 'ballot_cast'
     body TEXT NOT NULL,                        -- the event as JSON
-    UNIQUE (stream, stream_index)
+    PRIMARY KEY (association_id, seq),
+    UNIQUE (association_id, stream, stream_index)
 );
 
 CREATE TRIGGER events_are_append_only_update BEFORE UPDATE ON events
@@ -19,10 +29,9 @@ BEGIN
     SELECT RAISE(ABORT, 'the event log is append-only');
 END;
 
--- One row whose update serialises appends: the writer that updates it holds the lock until
+-- One row per association whose update serialises its appends: the writer that updates it holds the lock until
 -- it commits, so two commands never fork or reorder the log.
 CREATE TABLE log_head (
-    id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    association_id TEXT PRIMARY KEY NOT NULL REFERENCES associations (id),
     last_seq BIGINT NOT NULL
 );
-INSERT INTO log_head (id, last_seq) VALUES (1, 0);

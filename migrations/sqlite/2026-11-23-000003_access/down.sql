@@ -1,0 +1,3 @@
+DROP TABLE sessions;
+DROP TABLE sign_in_codes;
+DROP TABLE role_grants;
