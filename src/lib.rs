@@ -4,7 +4,13 @@
 //! engine and meeting state machine; [`scenario`] replays a meeting described in a file
 //! through it, which the command-line entry point uses.
 
+pub mod app;
+pub mod clock;
+pub mod config;
 pub mod core;
+pub mod http;
+pub mod keys;
+pub mod outbox;
 pub mod scenario;
 pub mod service;
 pub mod store;

@@ -22,6 +22,27 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// Runs the service: the HTTP API on 127.0.0.1:8080 with a SQLite file by default,
+    /// creating the database and the service key on first start.
+    Serve {
+        /// A configuration file (TOML); see the README for its settings.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Loads the demo association (the forty members of Coöperatie Dimpact and their
+        /// meeting of 7 December 2022) when it is not there yet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Runs the database migrations and stops.
+    Migrate {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Manages the associations the service runs.
+    Association {
+        #[command(subcommand)]
+        command: AssociationCmd,
+    },
     /// Replays a meeting described in a scenario file through the rules and prints the
     /// outcome of every poll with the rule that decided it.
     Replay {
@@ -41,6 +62,33 @@ enum Cmd {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum AssociationCmd {
+    /// Adds an association with its rules profile and its first secretariat member.
+    Create {
+        /// The association's id: a UUID or a readable key such as `dimpact`.
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// Its rules profile (TOML); the Dimpact 2023 statutes when left out.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+        #[arg(long)]
+        secretariat_name: String,
+        /// Where the secretariat receives its sign-in codes.
+        #[arg(long)]
+        secretariat_email: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Lists the associations.
+    List {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,8 +99,90 @@ fn main() -> ExitCode {
     }
 }
 
+fn logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+fn store(
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<(stembus::config::Config, stembus::store::Store)> {
+    let config = stembus::config::Config::load(config)?;
+    let store = stembus::store::Store::open(&config.database_url)?;
+    store.migrate()?;
+    Ok((config, store))
+}
+
+fn serve(config: Option<PathBuf>, demo: bool) -> anyhow::Result<()> {
+    let config = stembus::config::Config::load(config.as_deref())?;
+    logging(&config.log);
+    let clock: std::sync::Arc<dyn stembus::clock::Clock> = std::sync::Arc::new(stembus::clock::SystemClock);
+    let bind = config.bind;
+    let database = if config.database_url.starts_with("postgres") {
+        "PostgreSQL".to_owned()
+    } else {
+        format!("SQLite file {}", config.database_url)
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let app = stembus::app::Application::build(config, std::sync::Arc::clone(&clock))?;
+        if demo {
+            let service = std::sync::Arc::clone(&app.service);
+            let now = clock.now();
+            let loaded = tokio::task::spawn_blocking(move || stembus::app::load_demo(&service, now)).await??;
+            if loaded {
+                tracing::info!("loaded the demo association 'dimpact'");
+            }
+            tracing::info!("demo: ask a sign-in code for secretariaat@dimpact.example (secretariat), accountant@dimpact.example (auditor) or johan-dijkstra@example.org (chair) with POST /api/v1/sign-in-links; it arrives in the outbox directory");
+        }
+        tracing::info!(%bind, port = app.port, %database, "Stembus is listening; API at /api/v1, its description at /api/v1/openapi.json");
+        app.run_until_stopped().await?;
+        anyhow::Ok(())
+    })
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Cmd::Serve { config, demo } => serve(config, demo),
+        Cmd::Migrate { config } => {
+            let (config, _) = store(config.as_deref())?;
+            println!("the database {} is up to date", config.database_url);
+            Ok(())
+        }
+        Cmd::Association { command: AssociationCmd::List { config } } => {
+            let (_, store) = store(config.as_deref())?;
+            let mut conn = store.connection()?;
+            for a in stembus::store::associations::list(&mut conn)? {
+                println!("{}  {}  ({})", a.id, a.name, a.profile.name);
+            }
+            Ok(())
+        }
+        Cmd::Association {
+            command: AssociationCmd::Create { id, name, profile, secretariat_name, secretariat_email, config },
+        } => {
+            let (_, store) = store(config.as_deref())?;
+            let id: stembus::core::AssociationId = id.parse()?;
+            let profile = match profile {
+                Some(path) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+                None => RulesProfile::dimpact_2023_toml().to_owned(),
+            };
+            let service = stembus::service::Service::new(store);
+            let person = stembus::app::create_association(
+                &service,
+                id,
+                &name,
+                &profile,
+                &secretariat_name,
+                &secretariat_email,
+                chrono::Utc::now(),
+            )?;
+            println!(
+                "association {id} created; {secretariat_name} ({person}) is its secretariat and signs in with {secretariat_email}"
+            );
+            Ok(())
+        }
         Cmd::Profile { check: None } => {
             print!("{}", RulesProfile::dimpact_2023_toml());
             Ok(())

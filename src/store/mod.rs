@@ -6,6 +6,7 @@
 //! transaction ([`log`], [`projection`]); the log is append-only (the database refuses updates
 //! and deletes of it), and appends are serialised by a lock on the log's head row.
 
+pub mod access;
 pub mod associations;
 pub mod log;
 pub mod projection;

@@ -1,0 +1,145 @@
+//! Putting the service together: configuration, database, service key, mail, HTTP.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::core::register::EmailAddress;
+use crate::core::{AssociationId, Command, PersonId, RulesProfile};
+use crate::http::auth::{Role, SessionAuthenticator};
+use crate::http::{AppState, live};
+use crate::outbox::FileOutbox;
+use crate::scenario::Scenario;
+use crate::service::{Service, ServiceError};
+use crate::store::{Store, StoreError, access};
+
+/// A running service.
+pub struct Application {
+    pub port: u16,
+    pub service: Arc<Service>,
+    server: actix_web::dev::Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Opens (and creates) the database, runs its migrations, loads (and creates) the service
+    /// key, and binds the listener. Port 0 in the configuration picks a free port.
+    pub fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = Store::open(&config.database_url).with_context(|| "cannot open the database")?;
+        store.migrate().with_context(|| "cannot bring the database schema up to date")?;
+        let key = crate::keys::load_or_create(&config.key_file)?;
+        let outbox = FileOutbox::new(config.outbox_dir.clone(), config.mail_from.clone())?;
+        let service = Arc::new(Service::new(store.clone()));
+        let listener =
+            TcpListener::bind(config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            service: Arc::clone(&service),
+            clock,
+            outbox: Arc::new(outbox),
+            authenticator: Arc::new(SessionAuthenticator { store }),
+            live: live::Hub::default(),
+            config,
+            service_key: key.verifying_key(),
+        };
+        let server = crate::http::serve(listener, state)?;
+        Ok(Self { port, service, server })
+    }
+
+    /// A handle that stops the server.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Adds an association with its first secretariat member, who signs in with the address given.
+pub fn create_association(
+    service: &Service,
+    id: AssociationId,
+    name: &str,
+    profile_toml: &str,
+    secretariat_name: &str,
+    secretariat_email: &str,
+    now: crate::core::Instant,
+) -> anyhow::Result<PersonId> {
+    let email: EmailAddress = secretariat_email.parse()?;
+    service.create_association(id, name, profile_toml, now)?;
+    let person = PersonId::named(&format!("secretariat-{}", secretariat_email.to_lowercase()));
+    service.execute(
+        id,
+        Command::RegisterPerson {
+            person,
+            name: secretariat_name.to_owned(),
+            email: Some(email),
+            profession: None,
+        },
+        now,
+    )?;
+    let mut conn = service.store().connection()?;
+    access::grant_role(&mut conn, id, person, Role::Secretariat.code(), now)?;
+    Ok(person)
+}
+
+/// The demo association: the forty members of Coöperatie Dimpact and their meeting of
+/// 7 December 2022, replayed from its minutes. Returns false when it was there already.
+pub fn load_demo(service: &Service, now: crate::core::Instant) -> anyhow::Result<bool> {
+    let id = AssociationId::named("dimpact");
+    match service.create_association(id, "Coöperatie Dimpact U.A.", RulesProfile::dimpact_2023_toml(), now) {
+        Ok(_) => {}
+        Err(ServiceError::Store(StoreError::AssociationExists(_))) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    let scenario = Scenario::from_toml(include_str!("../scenarios/alv-2022-12-07.toml"))?;
+    let mut at = None;
+    for step in scenario.step {
+        let moment = step.at.or(at).context("the demo scenario's first step has no moment")?;
+        at = Some(moment);
+        match (service.execute(id, step.command, moment), step.expect) {
+            (Ok(_), None) | (Err(ServiceError::Refused(_)), Some(_)) => {}
+            (Err(e), _) => return Err(e.into()),
+            (Ok(_), Some(code)) => {
+                anyhow::bail!("the demo step expected to be refused with {code} was accepted")
+            }
+        }
+    }
+    let secretariat = PersonId::named("secretariaat");
+    let email: EmailAddress = "secretariaat@dimpact.example".parse()?;
+    service.execute(
+        id,
+        Command::RegisterPerson {
+            person: secretariat,
+            name: "Secretariaat Dimpact".into(),
+            email: Some(email),
+            profession: None,
+        },
+        now,
+    )?;
+    let auditor = PersonId::named("accountant");
+    let email: EmailAddress = "accountant@dimpact.example".parse()?;
+    service.execute(
+        id,
+        Command::RegisterPerson {
+            person: auditor,
+            name: "Accountant".into(),
+            email: Some(email),
+            profession: None,
+        },
+        now,
+    )?;
+    let mut conn = service.store().connection()?;
+    access::grant_role(&mut conn, id, secretariat, Role::Secretariat.code(), now)?;
+    access::grant_role(&mut conn, id, auditor, Role::Auditor.code(), now)?;
+    Ok(true)
+}

@@ -1,0 +1,183 @@
+//! Who is calling, and what they may do.
+//!
+//! Authentication is one seam, [`Authenticator`]: today a bearer token from a session that a
+//! one-time code, e-mailed to the person's registered address, started. A national login
+//! scheme plugs in here later. Authorisation is by role: the **secretariat** and **auditors**
+//! are granted per association; the **chair** is whoever chairs the meeting; a **voter** is a
+//! person who represents members or holds proxies (the core checks for whom). Every route
+//! names what it needs; nobody acts on another association.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::problem::ApiError;
+use crate::core::{AssociationId, Instant, PersonId};
+use crate::store::{Store, access};
+
+/// A role granted per association.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Keeps the register, convenes meetings, records proxies and attendance.
+    Secretariat,
+    /// Reads everything and exports logs; changes nothing.
+    Auditor,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Secretariat => "secretariat",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Role> {
+        match code {
+            "secretariat" => Some(Role::Secretariat),
+            "auditor" => Some(Role::Auditor),
+            _ => None,
+        }
+    }
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub association: AssociationId,
+    pub person: PersonId,
+    pub roles: BTreeSet<Role>,
+    pub session_expires: Instant,
+    /// The SHA-256 of the bearer token, to end the session.
+    pub token_hash: String,
+}
+
+impl Caller {
+    /// Refuses a caller of another association. The refusal does not say whether the other
+    /// association exists.
+    pub fn within(&self, association: AssociationId) -> Result<(), ApiError> {
+        if self.association == association {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "access.other_association",
+                "You are signed in for another association; you cannot see or change this one.",
+            ))
+        }
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn require(&self, association: AssociationId, role: Role) -> Result<(), ApiError> {
+        self.within(association)?;
+        if self.has(role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "access.role_required",
+                format!(
+                    "Only the {} may do this.",
+                    match role {
+                        Role::Secretariat => "secretariat",
+                        Role::Auditor => "auditors",
+                    }
+                ),
+            ))
+        }
+    }
+
+    /// Refuses auditors, who may only read.
+    pub fn may_write(&self, association: AssociationId) -> Result<(), ApiError> {
+        self.within(association)?;
+        if self.has(Role::Auditor) && !self.has(Role::Secretariat) {
+            return Err(ApiError::forbidden(
+                "access.read_only",
+                "Auditors read and export; they cannot change anything.",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Turns a bearer token into a caller.
+pub trait Authenticator: Send + Sync + std::fmt::Debug {
+    fn authenticate(&self, token: &str, now: Instant) -> Result<Option<Caller>, ApiError>;
+}
+
+/// Sessions stored by the service, started with an e-mailed one-time code.
+#[derive(Debug, Clone)]
+pub struct SessionAuthenticator {
+    pub store: Store,
+}
+
+impl Authenticator for SessionAuthenticator {
+    fn authenticate(&self, token: &str, now: Instant) -> Result<Option<Caller>, ApiError> {
+        let hash = digest(token);
+        let mut conn = self.store.connection()?;
+        let Some((association, person, expires)) = access::session(&mut conn, &hash, now)? else {
+            return Ok(None);
+        };
+        let roles =
+            access::roles_of(&mut conn, association, person)?.iter().filter_map(|r| Role::parse(r)).collect();
+        Ok(Some(Caller { association, person, roles, session_expires: expires, token_hash: hash }))
+    }
+}
+
+/// A fresh secret of 32 random bytes, URL-safe base64.
+pub fn secret() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        tracing::error!(error = %e, "no random numbers");
+        ApiError::internal()
+    })?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The SHA-256 of a secret, hex: what the database keeps instead of the secret.
+pub fn digest(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_owned())
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().map(|s| Arc::clone(&s.authenticator));
+        let clock = req.app_data::<web::Data<AppState>>().map(|s| Arc::clone(&s.clock));
+        let token = bearer(req);
+        Box::pin(async move {
+            let (Some(authenticator), Some(clock)) = (state, clock) else {
+                return Err(ApiError::internal());
+            };
+            let Some(token) = token else {
+                return Err(ApiError::unauthorized(
+                    "Send the session token as 'Authorization: Bearer <token>'. Sign in with a one-time code from /api/v1/sign-in-links.",
+                ));
+            };
+            let now = clock.now();
+            let caller = web::block(move || authenticator.authenticate(&token, now)).await??;
+            caller.ok_or_else(|| {
+                ApiError::unauthorized("The session token is unknown, ended or expired; sign in again.")
+            })
+        })
+    }
+}

@@ -1,0 +1,220 @@
+//! The HTTP interface, `/api/v1`: thin. Authenticate, authorise by role, decode, call the
+//! service (one blocking task per use case), encode. **Only this module knows HTTP.**
+//! Errors are RFC 9457 problems ([`problem`]); the OpenAPI document is generated from the
+//! same route definitions that serve requests, so it cannot drift from them.
+
+pub mod api;
+pub mod auth;
+pub mod live;
+pub mod problem;
+pub mod schemas;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, Next};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use utoipa::OpenApi as _;
+use utoipa_actix_web::{AppExt, scope};
+
+use self::auth::Authenticator;
+use self::problem::ApiError;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::core::{Association, AssociationId, Command};
+use crate::outbox::Outbox;
+use crate::service::Service;
+use crate::store::log::Logged;
+
+/// The version of the API, sent in every response's `API-Version` header.
+pub const API_VERSION: &str = "1.0.0";
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    pub clock: Arc<dyn Clock>,
+    pub outbox: Arc<dyn Outbox>,
+    pub authenticator: Arc<dyn Authenticator>,
+    pub live: live::Hub,
+    pub config: Config,
+    /// The public half of the service's key.
+    pub service_key: ed25519_dalek::VerifyingKey,
+}
+
+impl AppState {
+    /// Carries out a command for an association now, and tells live listeners.
+    pub async fn execute(
+        &self,
+        association: AssociationId,
+        command: Command,
+    ) -> Result<Vec<Logged>, ApiError> {
+        let service = Arc::clone(&self.service);
+        let now = self.clock.now();
+        let logged = web::block(move || service.execute(association, command, now)).await??;
+        self.live.publish(association, &logged);
+        Ok(logged)
+    }
+
+    /// Reads an association's state.
+    pub async fn read<R: Send + 'static>(
+        &self,
+        association: AssociationId,
+        f: impl FnOnce(&Association) -> R + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let service = Arc::clone(&self.service);
+        Ok(web::block(move || service.read(association, f)).await??)
+    }
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Stembus",
+        description = "Verifiable digital voting for the general meeting of a cooperative association. Refusals are RFC 9457 problems that name the rule and article of the statutes.",
+        license(name = "EUPL-1.2", identifier = "EUPL-1.2")
+    ),
+    components(schemas(problem::Problem)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A session token from POST /api/v1/sessions"))
+                    .build(),
+            ),
+        );
+        openapi.security =
+            Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    }
+}
+
+/// Adds a request id and the API version to every response, and logs the request (never its
+/// headers or body, which may carry tokens).
+async fn stamp(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .map(str::to_owned)
+        .unwrap_or_else(request_id);
+    let method = req.method().to_string();
+    let path = req.path().to_owned();
+    let started = std::time::Instant::now();
+    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    let _entered = span.enter();
+    let mut res = next.call(req).await?;
+    let status = res.status().as_u16();
+    tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "request");
+    let headers = res.headers_mut();
+    headers.insert(HeaderName::from_static("api-version"), HeaderValue::from_static(API_VERSION));
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    Ok(res)
+}
+
+fn request_id() -> String {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Turns the framework's own bare errors (no route, wrong method) into problems.
+fn problem_for_bare_error<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .response()
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let error = match status {
+        StatusCode::NOT_FOUND => {
+            ApiError::not_found("route.unknown", format!("There is no {} here.", res.request().path()))
+        }
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            status,
+            "route.method_not_allowed",
+            "Method not allowed",
+            format!("{} is not allowed on {}.", res.request().method(), res.request().path()),
+        ),
+        s if s.is_client_error() => ApiError::new(
+            s,
+            "request.refused",
+            "The request is refused",
+            s.canonical_reason().unwrap_or("refused"),
+        ),
+        _ => ApiError::internal(),
+    };
+    let (req, _) = res.into_parts();
+    let response = actix_web::ResponseError::error_response(&error);
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response).map_into_right_body()))
+}
+
+/// The application, with its OpenAPI document generated from the same routes.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let limit = state.config.max_body_bytes;
+    // The document's own route comes first: the /api/v1 scope below would otherwise take it.
+    let (app, mut doc) = App::new()
+        .route("/api/v1/openapi.json", web::get().to(openapi_json))
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .app_data(state)
+        .app_data(web::JsonConfig::default().limit(limit).error_handler(|e, _| problem::json_error(e).into()))
+        .app_data(web::PathConfig::default().error_handler(|e, _| {
+            ApiError::not_found("route.invalid_id", format!("An id in the path is not valid: {e}")).into()
+        }))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            ApiError::bad_request("request.invalid_query", format!("The query is not valid: {e}")).into()
+        }))
+        .service(scope("/api/v1").configure(api::configure))
+        .split_for_parts();
+    doc.info.version = API_VERSION.to_owned();
+    let doc = web::Data::new(doc);
+    app.app_data(doc)
+        .default_service(web::to(|| async { HttpResponse::NotFound().finish() }))
+        .wrap(ErrorHandlers::new().default_handler(problem_for_bare_error))
+        .wrap(actix_web::middleware::from_fn(stamp))
+}
+
+async fn openapi_json(doc: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(doc.get_ref())
+}
+
+/// Starts serving on a listener that is already bound (port 0 in tests).
+pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || app(state.clone())).listen(listener)?.run();
+    Ok(server)
+}

@@ -1,0 +1,36 @@
+//! OpenAPI schemas for the core's id types, which know nothing of OpenAPI themselves.
+
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+
+use crate::core::{
+    AgendaItemId, AssociationId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId,
+};
+
+macro_rules! id_schema {
+    ($($t:ty),*) => {$(
+        impl utoipa::PartialSchema for $t {
+            fn schema() -> RefOr<Schema> {
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("A UUID, or a readable key of letters, digits, '-', '_' and '.' that stands for the UUID v5 of that key"))
+                    .max_length(Some(100))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $t {}
+    )*};
+}
+
+id_schema!(
+    AgendaItemId,
+    AssociationId,
+    MeetingId,
+    MemberId,
+    PersonId,
+    PollId,
+    ProxyId,
+    RequestId,
+    ResolutionId
+);

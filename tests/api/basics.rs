@@ -1,0 +1,128 @@
+//! Sign-in, the register, problem details, the OpenAPI document and the headers every
+//! response carries.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::api_test;
+use crate::support::{SECRETARIAT, assert_problem};
+
+api_test!(the_secretariat_signs_in_with_an_emailed_code_and_registers_a_member, |app| {
+    let token = app.sign_in(SECRETARIAT);
+    let (status, me) = app.get("/sessions/current", &token);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["roles"], json!(["secretariat"]));
+    assert!(me.get("token").is_none(), "a token is never returned again");
+
+    let created = app.ok(Method::POST, "/associations/coop/members", &token, Some(json!({"id": "assen", "name": "Gemeente Assen", "kind": "gemeente", "email": "griffie@assen.example"})), StatusCode::CREATED);
+    assert_eq!(created["name"], "Gemeente Assen");
+    let (_, list) = app.get("/associations/coop/members", &token);
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+
+    // The same member twice is refused by the register (Art. 4.3, 5).
+    let again = app.post(
+        "/associations/coop/members",
+        &token,
+        json!({"id": "assen", "name": "Gemeente Assen", "kind": "gemeente"}),
+    );
+    assert_problem(&again, StatusCode::CONFLICT, "member.exists", Some(("R1", "4.3, 5")));
+});
+
+api_test!(a_code_is_used_once_and_an_unknown_address_reveals_nothing, |app| {
+    let token = app.sign_in(SECRETARIAT);
+    let (status, _) = app.call(
+        Method::POST,
+        "/sign-in-links",
+        None,
+        Some(json!({"association": "coop", "email": "nobody@nowhere.example"})),
+    );
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let bad = app.call(Method::POST, "/sessions", None, Some(json!({"code": "not-a-code"})));
+    assert_problem(&bad, StatusCode::UNAUTHORIZED, "access.unauthenticated", None);
+    let (status, _) = app.call(Method::DELETE, "/sessions/current", Some(&token), None);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let after = app.get("/sessions/current", &token);
+    assert_problem(&after, StatusCode::UNAUTHORIZED, "access.unauthenticated", None);
+});
+
+api_test!(bad_input_gets_a_clear_problem_never_a_500, |app| {
+    let token = app.sign_in(SECRETARIAT);
+    let url = app.url("/associations/coop/members");
+    let malformed = app
+        .client
+        .post(&url)
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.headers()["content-type"], "application/problem+json");
+    let wrong_type = app.post("/associations/coop/members", &token, json!({"name": 42, "kind": "gemeente"}));
+    assert_problem(&wrong_type, StatusCode::BAD_REQUEST, "request.invalid_json", None);
+    let unknown_kind =
+        app.post("/associations/coop/members", &token, json!({"name": "X", "kind": "bedrijf"}));
+    assert_problem(&unknown_kind, StatusCode::BAD_REQUEST, "request.invalid_json", None);
+    let big = "x".repeat(70 * 1024);
+    let oversized = app.post("/associations/coop/members", &token, json!({"name": big, "kind": "gemeente"}));
+    assert_problem(&oversized, StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", None);
+    let unknown = app.get("/associations/coop/members/nobody", &token);
+    assert_problem(&unknown, StatusCode::NOT_FOUND, "member.unknown", None);
+    let bad_id = app.get("/associations/coop/members/not%20an%20id", &token);
+    assert_problem(&bad_id, StatusCode::NOT_FOUND, "route.invalid_id", None);
+    let no_route = app.get("/nowhere", &token);
+    assert_problem(&no_route, StatusCode::NOT_FOUND, "route.unknown", None);
+    let no_token = app.call(Method::GET, "/associations/coop/members", None, None);
+    assert_problem(&no_token, StatusCode::UNAUTHORIZED, "access.unauthenticated", None);
+    let not_json = app
+        .client
+        .post(&url)
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("name=x")
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let bad_email = app.post(
+        "/associations/coop/members",
+        &token,
+        json!({"name": "X", "kind": "gemeente", "email": "not-an-address"}),
+    );
+    assert_problem(&bad_email, StatusCode::BAD_REQUEST, "request.invalid_json", None);
+});
+
+api_test!(every_response_carries_the_api_version_and_a_request_id, |app| {
+    let response = app.client.get(app.url("/health")).send().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["api-version"], stembus::http::API_VERSION);
+    assert!(response.headers().contains_key("x-request-id"));
+    let missing = app.client.get(app.url("/nowhere")).send().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(missing.headers()["api-version"], stembus::http::API_VERSION);
+});
+
+api_test!(the_openapi_document_describes_the_routes_that_answer, |app| {
+    let (status, doc) = app.call(Method::GET, "/openapi.json", None, None);
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    let paths = doc["paths"].as_object().unwrap_or_else(|| panic!("no paths"));
+    assert!(paths.contains_key("/api/v1/associations/{association}/members"), "{:?}", paths.keys());
+    assert!(paths.contains_key("/api/v1/sessions"));
+    // Every documented GET without path parameters answers, and none with a 5xx.
+    let token = app.sign_in(SECRETARIAT);
+    for (path, item) in paths {
+        let path = path.replace("{association}", "coop");
+        if item.get("get").is_some() && !path.contains('{') && !path.ends_with("/live") {
+            let (status, body) =
+                app.call(Method::GET, path.trim_start_matches("/api/v1"), Some(&token), None);
+            assert!(status.is_success(), "{path}: {status} {body}");
+        }
+    }
+});
+
+api_test!(the_service_key_is_published_and_stays_across_restarts, |app| {
+    let (_, first) = app.call(Method::GET, "/service-key", None, None);
+    assert_eq!(first["public_key"].as_str().map(str::len), Some(64));
+    let key_file = std::fs::read(app.outbox.parent().unwrap_or_else(|| panic!("no dir")).join("service.key"))
+        .unwrap_or_default();
+    assert_eq!(key_file.len(), 32);
+});

@@ -1,0 +1,6 @@
+//! The service over HTTP: a real server per test on a free port, on SQLite and PostgreSQL.
+
+mod db;
+mod support;
+
+mod basics;
