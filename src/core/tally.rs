@@ -368,7 +368,9 @@ fn majority_check(profile: &RulesProfile, required: Majority, counts: Counts, pr
     MajorityCheck { required, votes_cast: cast, needed_for, reached }
 }
 
-fn majority_words(profile: &RulesProfile, majority: Majority) -> String {
+/// The majority rule in words, e.g. "at least two thirds of votes cast", as the explanation
+/// of a result states it.
+pub fn majority_words(profile: &RulesProfile, majority: Majority) -> String {
     match majority {
         Majority::MoreThan(f) => format!("more than {} of votes cast", f.words()),
         Majority::AtLeast(f) => format!("at least {} of votes cast", f.words()),

@@ -191,6 +191,7 @@ pub fn app(
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .app_data(state)
+        .app_data(web::PayloadConfig::new(limit))
         .app_data(web::JsonConfig::default().limit(limit).error_handler(|e, _| problem::json_error(e).into()))
         .app_data(web::PathConfig::default().error_handler(|e, _| {
             ApiError::not_found("route.invalid_id", format!("An id in the path is not valid: {e}")).into()

@@ -4,3 +4,7 @@ mod db;
 mod support;
 
 mod basics;
+mod meetings;
+mod polls;
+mod records;
+mod whole_meetings;

@@ -1,5 +1,350 @@
-//! (filled in below)
+//! Records of a meeting: the minutes (list of decisions and attendance list, Art. 17.6) in JSON
+//! and Markdown, the meeting's event log, and the live view for the chair (server-sent events).
 
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+use futures_util::stream;
+use serde::Serialize;
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-pub fn configure(_cfg: &mut ServiceConfig) {}
+use super::time;
+use crate::core::records::{Minutes, Participation, minutes};
+use crate::core::tally::{Presence, members_in_office, presence_at};
+use crate::core::{Association, AssociationId, Instant, MeetingId, Phase};
+use crate::http::AppState;
+use crate::http::auth::{Caller, Role};
+use crate::http::problem::{ApiError, Problem};
+use crate::store::projection::code;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(minutes_json).service(minutes_markdown).service(meeting_events).service(live);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionLineView {
+    pub item: String,
+    pub title: String,
+    pub motion: String,
+    pub kind: String,
+    pub poll: String,
+    pub outcome: String,
+    pub explanation: String,
+    pub declared_on: String,
+    pub voided_polls: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttendanceLineView {
+    pub member: String,
+    pub name: String,
+    /// `own_representative`, `proxy_holder`, `proxy_to`, `advance_ballot` or `absent`.
+    pub took_part: String,
+    /// Who took part for the member, and for a proxy, for whom they hold it.
+    pub person: Option<String>,
+    pub holder: Option<String>,
+    pub electronically: bool,
+    /// Each stretch of attendance: arrival and departure.
+    pub stretches: Vec<(String, Option<String>)>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MinutesView {
+    pub title: String,
+    pub place: String,
+    pub chair: Option<String>,
+    pub opened_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub decisions: Vec<DecisionLineView>,
+    pub attendance: Vec<AttendanceLineView>,
+}
+
+fn minutes_view(m: Minutes) -> MinutesView {
+    MinutesView {
+        title: m.title,
+        place: m.place,
+        chair: m.chair,
+        opened_at: m.opened_at.map(time),
+        closed_at: m.closed_at.map(time),
+        decisions: m
+            .decisions
+            .into_iter()
+            .map(|d| DecisionLineView {
+                item: d.item.to_string(),
+                title: d.title,
+                motion: d.motion,
+                kind: code(&d.kind),
+                poll: d.poll.to_string(),
+                outcome: code(&d.outcome),
+                explanation: d.explanation,
+                declared_on: d.declared_on.to_string(),
+                voided_polls: d.voided_polls.iter().map(ToString::to_string).collect(),
+            })
+            .collect(),
+        attendance: m
+            .attendance
+            .into_iter()
+            .map(|a| {
+                let (took_part, person, holder, electronically) = match a.participation {
+                    Participation::OwnRepresentative { name, electronically, .. } => {
+                        ("own_representative", Some(name), None, electronically)
+                    }
+                    Participation::ProxyHolder { holder, name, .. } => {
+                        ("proxy_holder", Some(name), Some(holder), false)
+                    }
+                    Participation::ProxyTo { holder, name, .. } => {
+                        ("proxy_to", Some(name), Some(holder), false)
+                    }
+                    Participation::AdvanceBallot => ("advance_ballot", None, None, true),
+                    Participation::Absent => ("absent", None, None, false),
+                };
+                AttendanceLineView {
+                    member: a.member.to_string(),
+                    name: a.name,
+                    took_part: took_part.into(),
+                    person,
+                    holder,
+                    electronically,
+                    stretches: a
+                        .stretches
+                        .into_iter()
+                        .map(|(from, until)| (time(from), until.map(time)))
+                        .collect(),
+                }
+            })
+            .collect(),
+    }
+}
+
+async fn meeting_minutes(
+    state: &AppState,
+    caller: &Caller,
+    a: AssociationId,
+    m: MeetingId,
+) -> Result<Minutes, ApiError> {
+    caller.within(a)?;
+    state
+        .read(a, move |s| s.meetings.get(&m).map(|meeting| minutes(s, meeting)))
+        .await?
+        .ok_or_else(|| ApiError::not_found("meeting.unknown", format!("There is no meeting {m}.")))
+}
+
+/// The minutes: the list of decisions and the attendance list (Art. 17.6).
+#[utoipa::path(tag = "records", responses((status = 200, body = MinutesView), (status = 404, body = Problem)))]
+#[get("/associations/{association}/meetings/{meeting}/minutes")]
+async fn minutes_json(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(AssociationId, MeetingId)>,
+) -> Result<HttpResponse, ApiError> {
+    let (a, m) = path.into_inner();
+    let minutes = meeting_minutes(&state, &caller, a, m).await?;
+    Ok(HttpResponse::Ok().json(minutes_view(minutes)))
+}
+
+/// The minutes as Markdown, like the lists at the end of the minutes of an ALV.
+#[utoipa::path(tag = "records", responses((status = 200, content_type = "text/markdown", body = String), (status = 404, body = Problem)))]
+#[get("/associations/{association}/meetings/{meeting}/minutes.md")]
+async fn minutes_markdown(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(AssociationId, MeetingId)>,
+) -> Result<HttpResponse, ApiError> {
+    let (a, m) = path.into_inner();
+    let minutes = meeting_minutes(&state, &caller, a, m).await?;
+    Ok(HttpResponse::Ok().content_type("text/markdown; charset=utf-8").body(minutes.to_markdown()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoggedEvent {
+    /// The association's order of events.
+    pub seq: i64,
+    /// The position in this meeting's log.
+    pub stream_index: i64,
+    pub at: String,
+    /// The event as the log holds it.
+    #[schema(value_type = Object)]
+    pub event: serde_json::Value,
+}
+
+/// The meeting's event log, in order (auditors and the secretariat).
+#[utoipa::path(tag = "records", responses((status = 200, body = Vec<LoggedEvent>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+#[get("/associations/{association}/meetings/{meeting}/events")]
+async fn meeting_events(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(AssociationId, MeetingId)>,
+) -> Result<HttpResponse, ApiError> {
+    let (a, m) = path.into_inner();
+    caller.within(a)?;
+    if !(caller.has(Role::Auditor) || caller.has(Role::Secretariat)) {
+        return Err(ApiError::forbidden(
+            "access.role_required",
+            "Only auditors and the secretariat export a meeting's log.",
+        ));
+    }
+    if !state.read(a, move |s| s.meetings.contains_key(&m)).await? {
+        return Err(ApiError::not_found("meeting.unknown", format!("There is no meeting {m}.")));
+    }
+    let service = std::sync::Arc::clone(&state.service);
+    let logged = web::block(move || service.meeting_log(a, m)).await??;
+    let events: Vec<LoggedEvent> = logged
+        .into_iter()
+        .map(|l| LoggedEvent {
+            seq: l.seq,
+            stream_index: l.stream_index,
+            at: time(l.event.at),
+            event: serde_json::to_value(&l.event).unwrap_or_default(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(events))
+}
+
+/// What the chair sees: who is present or represented now, and what each motion needs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LiveSnapshot {
+    pub at: String,
+    pub phase: String,
+    pub members_in_office: u64,
+    pub present_or_represented: u64,
+    pub in_person: u64,
+    pub electronically: u64,
+    pub by_proxy: u64,
+    pub motions: Vec<LiveMotion>,
+    pub open_polls: Vec<LivePoll>,
+    /// The last event, when the snapshot follows one.
+    pub last_event: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LiveMotion {
+    pub item: String,
+    pub title: String,
+    pub kind: String,
+    /// Members that must be present or represented for a decision (0 when waived).
+    pub quorum_needed: u64,
+    /// Whether that many are present or represented now (advance ballots not counted).
+    pub quorum_met_now: bool,
+    pub decided: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LivePoll {
+    pub poll: String,
+    pub item: String,
+    pub method: String,
+    /// How many members have a ballot in the poll so far; never how they voted.
+    pub ballots: usize,
+}
+
+fn snapshot(s: &Association, m: MeetingId, now: Instant, last_event: Option<String>) -> Option<LiveSnapshot> {
+    let meeting = s.meetings.get(&m)?;
+    let present = if meeting.phase == Phase::Open {
+        presence_at(&s.register, &s.profile, meeting, now)
+    } else {
+        Default::default()
+    };
+    let count = |how: Presence| present.values().filter(|p| **p == how).count() as u64;
+    let in_office = members_in_office(&s.register, &s.profile);
+    let motions = meeting
+        .agenda
+        .iter()
+        .filter_map(|item| {
+            let motion = item.motion.as_ref()?;
+            let rule = s.profile.decision(motion.kind);
+            let waived = meeting.follow_up_of.is_some() && item.carried_from.is_some();
+            let needed =
+                if waived || rule.quorum.is_zero() { 0 } else { rule.quorum.least_at_least(in_office) };
+            Some(LiveMotion {
+                item: item.id.to_string(),
+                title: item.title.clone(),
+                kind: code(&motion.kind),
+                quorum_needed: needed,
+                quorum_met_now: present.len() as u64 >= needed,
+                decided: meeting
+                    .decision_on(item.id)
+                    .and_then(|p| p.declaration.as_ref())
+                    .map(|d| code(&d.outcome)),
+            })
+        })
+        .collect();
+    let open_polls = meeting
+        .polls
+        .values()
+        .filter(|p| p.closed_at.is_none())
+        .map(|p| LivePoll {
+            poll: p.id.to_string(),
+            item: p.item.to_string(),
+            method: code(&p.method),
+            ballots: p.ballots.len(),
+        })
+        .collect();
+    Some(LiveSnapshot {
+        at: time(now),
+        phase: code(&meeting.phase),
+        members_in_office: in_office,
+        present_or_represented: present.len() as u64,
+        in_person: count(Presence::InPerson),
+        electronically: count(Presence::Electronically),
+        by_proxy: count(Presence::ByProxy),
+        motions,
+        open_polls,
+        last_event,
+    })
+}
+
+/// Live attendance, quorum and ballots as they arrive (server-sent events: a `snapshot` event
+/// at once and after every change in the meeting, a comment every 15 seconds otherwise).
+#[utoipa::path(tag = "records", responses((status = 200, content_type = "text/event-stream", body = LiveSnapshot), (status = 404, body = Problem)))]
+#[get("/associations/{association}/meetings/{meeting}/live")]
+async fn live(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(AssociationId, MeetingId)>,
+) -> Result<HttpResponse, ApiError> {
+    let (a, m) = path.into_inner();
+    caller.within(a)?;
+    let receiver = state.live.subscribe();
+    let now = state.clock.now();
+    let first = state
+        .read(a, move |s| snapshot(s, m, now, None))
+        .await?
+        .ok_or_else(|| ApiError::not_found("meeting.unknown", format!("There is no meeting {m}.")))?;
+    let first = format!("event: snapshot\ndata: {}\n\n", serde_json::to_string(&first).unwrap_or_default());
+    let updates = stream::unfold((state.clone(), receiver), move |(state, mut receiver)| async move {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(15), receiver.recv()).await {
+                Err(_) => {
+                    return Some((
+                        Ok::<_, actix_web::Error>(web::Bytes::from_static(b": keep-alive\n\n")),
+                        (state, receiver),
+                    ));
+                }
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return None,
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
+                Ok(Ok(signal)) if signal.association == a && signal.meeting == Some(m) => {
+                    let now = state.clock.now();
+                    let kind = signal.kind.clone();
+                    let snap = state.read(a, move |s| snapshot(s, m, now, Some(kind))).await.ok().flatten();
+                    let Some(snap) = snap else { continue };
+                    let text = format!(
+                        "id: {}\nevent: snapshot\ndata: {}\n\n",
+                        signal.seq,
+                        serde_json::to_string(&snap).unwrap_or_default()
+                    );
+                    return Some((Ok(web::Bytes::from(text)), (state, receiver)));
+                }
+                Ok(Ok(_)) => continue,
+            }
+        }
+    });
+    let body = futures_util::StreamExt::chain(
+        stream::once(async move { Ok::<_, actix_web::Error>(web::Bytes::from(first)) }),
+        updates,
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .streaming(body))
+}
