@@ -78,7 +78,18 @@ impl AppState {
         description = "Verifiable digital voting for the general meeting of a cooperative association. Refusals are RFC 9457 problems that name the rule and article of the statutes.",
         license(name = "EUPL-1.2", identifier = "EUPL-1.2")
     ),
-    components(schemas(problem::Problem)),
+    components(schemas(
+        problem::Problem,
+        crate::core::AgendaItemId,
+        crate::core::AssociationId,
+        crate::core::MeetingId,
+        crate::core::MemberId,
+        crate::core::PersonId,
+        crate::core::PollId,
+        crate::core::ProxyId,
+        crate::core::RequestId,
+        crate::core::ResolutionId
+    )),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -202,11 +213,48 @@ pub fn app(
         .service(scope("/api/v1").configure(api::configure))
         .split_for_parts();
     doc.info.version = API_VERSION.to_owned();
+    declare_path_parameters(&mut doc);
     let doc = web::Data::new(doc);
     app.app_data(doc)
         .default_service(web::to(|| async { HttpResponse::NotFound().finish() }))
         .wrap(ErrorHandlers::new().default_handler(problem_for_bare_error))
         .wrap(actix_web::middleware::from_fn(stamp))
+}
+
+/// Declares every `{name}` of every path as a required string parameter where the route did not
+/// declare it itself: all path parameters are ids, a UUID or a readable key.
+fn declare_path_parameters(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{Required, schema::ObjectBuilder, schema::Type};
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let names: Vec<String> = path
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(str::to_owned)
+            .collect();
+        let operations =
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head];
+        for operation in operations.into_iter().flatten() {
+            let parameters = operation.parameters.get_or_insert_with(Vec::new);
+            for name in &names {
+                let declared =
+                    parameters.iter().any(|p| &p.name == name && p.parameter_in == ParameterIn::Path);
+                if !declared {
+                    parameters.push(
+                        ParameterBuilder::new()
+                            .name(name)
+                            .parameter_in(ParameterIn::Path)
+                            .required(Required::True)
+                            .description(Some("A UUID, or a readable key that stands for one"))
+                            .schema(Some(
+                                ObjectBuilder::new().schema_type(Type::String).max_length(Some(100)),
+                            ))
+                            .build(),
+                    );
+                }
+            }
+        }
+    }
 }
 
 async fn openapi_json(doc: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {

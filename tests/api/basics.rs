@@ -107,6 +107,23 @@ api_test!(the_openapi_document_describes_the_routes_that_answer, |app| {
     let paths = doc["paths"].as_object().unwrap_or_else(|| panic!("no paths"));
     assert!(paths.contains_key("/api/v1/associations/{association}/members"), "{:?}", paths.keys());
     assert!(paths.contains_key("/api/v1/sessions"));
+    // Every parameter in a path is declared, as OpenAPI requires.
+    for (path, item) in paths {
+        let names: Vec<&str> =
+            path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect();
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            let declared: Vec<&str> = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            for name in &names {
+                assert!(declared.contains(name), "{method} {path} does not declare {{{name}}}");
+            }
+        }
+    }
     // Every documented GET without path parameters answers, and none with a 5xx.
     let token = app.sign_in(SECRETARIAT);
     for (path, item) in paths {
