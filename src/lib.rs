@@ -10,6 +10,7 @@ pub mod config;
 pub mod core;
 pub mod http;
 pub mod keys;
+pub mod ledger;
 pub mod outbox;
 pub mod scenario;
 pub mod service;

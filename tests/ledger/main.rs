@@ -1,0 +1,4 @@
+//! The ledger: Merkle proofs and signatures against public test vectors, and the canonical encoding.
+
+mod merkle;
+mod signatures;
