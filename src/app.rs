@@ -37,7 +37,7 @@ impl Application {
         store.migrate().with_context(|| "cannot bring the database schema up to date")?;
         let key = crate::keys::load_or_create(&config.key_file)?;
         let outbox = FileOutbox::new(config.outbox_dir.clone(), config.mail_from.clone())?;
-        let service = Arc::new(Service::new(store.clone()));
+        let service = Arc::new(Service::new(store.clone(), key.clone()));
         let listener =
             TcpListener::bind(config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();

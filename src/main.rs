@@ -161,14 +161,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Association {
             command: AssociationCmd::Create { id, name, profile, secretariat_name, secretariat_email, config },
         } => {
-            let (_, store) = store(config.as_deref())?;
+            let (config, store) = store(config.as_deref())?;
+            let key = stembus::keys::load_or_create(&config.key_file)?;
             let id: stembus::core::AssociationId = id.parse()?;
             let profile = match profile {
                 Some(path) => std::fs::read_to_string(&path)
                     .with_context(|| format!("cannot read {}", path.display()))?,
                 None => RulesProfile::dimpact_2023_toml().to_owned(),
             };
-            let service = stembus::service::Service::new(store);
+            let service = stembus::service::Service::new(store, key);
             let person = stembus::app::create_association(
                 &service,
                 id,

@@ -11,7 +11,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use diesel::Connection;
 
+use ed25519_dalek::SigningKey;
+
 use crate::core::{Association, AssociationId, Command, Instant, RuleViolation, RulesProfile, apply, handle};
+use crate::ledger::log::{SignedTreeHead, TreeHead};
+use crate::ledger::merkle::{Hash, MerkleTree};
+use crate::ledger::signature::PublicKey;
 use crate::store::log::{self, Logged};
 use crate::store::{DbConnection, Store, StoreError, associations, projection};
 
@@ -27,6 +32,9 @@ pub enum ServiceError {
     /// A rules profile offered for a new association is invalid.
     #[error(transparent)]
     Profile(#[from] crate::core::profile::ProfileError),
+    /// A proof was asked of a log that does not hold what it names.
+    #[error("{0}")]
+    NoProof(String),
 }
 
 impl From<diesel::result::Error> for ServiceError {
@@ -38,6 +46,8 @@ impl From<diesel::result::Error> for ServiceError {
 struct Cache {
     profile: RulesProfile,
     state: Association,
+    /// Each stream's Merkle tree over the leaves of its logged events.
+    trees: HashMap<String, MerkleTree>,
     /// The last event folded into `state`.
     last_seq: i64,
     /// False when a failed transaction may have left `state` ahead of the log.
@@ -46,7 +56,13 @@ struct Cache {
 
 impl Cache {
     fn new(profile: RulesProfile) -> Self {
-        Self { state: Association::new(profile.clone()), profile, last_seq: 0, valid: true }
+        Self {
+            state: Association::new(profile.clone()),
+            profile,
+            trees: HashMap::new(),
+            last_seq: 0,
+            valid: true,
+        }
     }
 
     fn reset_if_invalid(&mut self) {
@@ -58,7 +74,26 @@ impl Cache {
 
 pub struct Service {
     store: Store,
+    /// Signs the tree heads; never leaves the service.
+    key: SigningKey,
     caches: Mutex<HashMap<AssociationId, Arc<Mutex<Cache>>>>,
+}
+
+/// Proof that an event is in its stream's log, as the service vouches for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub leaf_index: u64,
+    pub leaf_hash: Hash,
+    pub inclusion_proof: Vec<Hash>,
+    pub tree_head: SignedTreeHead,
+}
+
+/// Proof that a later tree head extends an earlier one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consistency {
+    pub from: SignedTreeHead,
+    pub to: SignedTreeHead,
+    pub proof: Vec<Hash>,
 }
 
 impl std::fmt::Debug for Service {
@@ -75,9 +110,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Service {
-    /// The service on a migrated store.
-    pub fn new(store: Store) -> Self {
-        Self { store, caches: Mutex::new(HashMap::new()) }
+    /// The service on a migrated store, signing tree heads with `key`.
+    pub fn new(store: Store, key: SigningKey) -> Self {
+        Self { store, key, caches: Mutex::new(HashMap::new()) }
+    }
+
+    /// The public half of the key that signs tree heads.
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey::of(&self.key)
     }
 
     pub fn store(&self) -> &Store {
@@ -146,7 +186,27 @@ impl Service {
                 apply(&mut cache.state, event);
                 projection::project(c, &a, &cache.state, event)?;
             }
-            Ok(log::append(c, association, head, &to_log)?)
+            let logged = log::append(c, association, head, &to_log)?;
+            // Each stream that grew gets a new tree head, signed, in the same transaction.
+            let mut grown: Vec<String> = Vec::new();
+            for l in &logged {
+                cache.trees.entry(l.stream.clone()).or_default().push_leaf_hash(log::leaf_of(association, l));
+                if !grown.contains(&l.stream) {
+                    grown.push(l.stream.clone());
+                }
+            }
+            for stream in grown {
+                let tree = cache
+                    .trees
+                    .get(&stream)
+                    .ok_or_else(|| ServiceError::NoProof(format!("no tree for {stream}")))?;
+                let meeting = logged.iter().find(|l| l.stream == stream).and_then(|l| l.event.fact.meeting());
+                let signed =
+                    TreeHead { association, meeting, size: tree.len(), root: tree.root(), timestamp: now }
+                        .sign(&self.key);
+                log::store_head(c, &stream, &signed)?;
+            }
+            Ok(logged)
         });
         match outcome {
             Ok(logged) => {
@@ -192,6 +252,89 @@ impl Service {
     }
 }
 
+impl Service {
+    /// Runs `f` on an association's cache, caught up with its log.
+    fn with_cache<R>(
+        &self,
+        association: AssociationId,
+        f: impl FnOnce(&Cache) -> Result<R, ServiceError>,
+    ) -> Result<R, ServiceError> {
+        let cache = self.cache(association)?;
+        let mut cache = lock(&cache);
+        cache.reset_if_invalid();
+        let mut conn = self.store.connection()?;
+        if log::head(&mut conn, association)? != cache.last_seq {
+            catch_up(&mut conn, association, &mut cache)?;
+        }
+        f(&cache)
+    }
+
+    /// The latest signed tree head of a stream (`log::ASSOCIATION_STREAM` or a meeting's id).
+    pub fn tree_head(
+        &self,
+        association: AssociationId,
+        stream: &str,
+    ) -> Result<Option<SignedTreeHead>, ServiceError> {
+        let mut conn = self.store.connection()?;
+        Ok(log::read_head(&mut conn, association, stream, None)?)
+    }
+
+    /// A receipt for the event at `index` of a stream: its leaf, and its inclusion in the latest
+    /// signed tree head.
+    pub fn receipt(
+        &self,
+        association: AssociationId,
+        stream: &str,
+        index: u64,
+    ) -> Result<Receipt, ServiceError> {
+        let head = self
+            .tree_head(association, stream)?
+            .ok_or_else(|| ServiceError::NoProof(format!("the log {stream} has no tree head")))?;
+        self.with_cache(association, |cache| {
+            let tree = cache
+                .trees
+                .get(stream)
+                .ok_or_else(|| ServiceError::NoProof(format!("there is no log {stream}")))?;
+            let missing = || {
+                ServiceError::NoProof(format!(
+                    "entry {index} is not in the {} entries of the log {stream}",
+                    head.head.size
+                ))
+            };
+            let leaf_hash = tree.leaf_hash_at(index).ok_or_else(missing)?;
+            let inclusion_proof = tree.inclusion_proof(index, head.head.size).ok_or_else(missing)?;
+            Ok(Receipt { leaf_index: index, leaf_hash, inclusion_proof, tree_head: head })
+        })
+    }
+
+    /// A consistency proof between two signed tree heads of a stream.
+    pub fn consistency(
+        &self,
+        association: AssociationId,
+        stream: &str,
+        from: u64,
+        to: u64,
+    ) -> Result<Consistency, ServiceError> {
+        let mut conn = self.store.connection()?;
+        let mut head = |size| -> Result<SignedTreeHead, ServiceError> {
+            log::read_head(&mut conn, association, stream, Some(size))?.ok_or_else(|| {
+                ServiceError::NoProof(format!("the log {stream} has no signed head of size {size}"))
+            })
+        };
+        let (from_head, to_head) = (head(from)?, head(to)?);
+        self.with_cache(association, |cache| {
+            let tree = cache
+                .trees
+                .get(stream)
+                .ok_or_else(|| ServiceError::NoProof(format!("there is no log {stream}")))?;
+            let proof = tree.consistency_proof(from, to).ok_or_else(|| {
+                ServiceError::NoProof(format!("no consistency proof from size {from} to {to}"))
+            })?;
+            Ok(Consistency { from: from_head, to: to_head, proof })
+        })
+    }
+}
+
 /// Folds the events after the cache's last one into its state.
 fn catch_up(
     conn: &mut DbConnection,
@@ -205,6 +348,11 @@ fn catch_up(
         }
         for logged in &page {
             apply(&mut cache.state, &logged.event);
+            cache
+                .trees
+                .entry(logged.stream.clone())
+                .or_default()
+                .push_leaf_hash(log::leaf_of(association, logged));
             cache.last_seq = logged.seq;
         }
     }

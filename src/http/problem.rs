@@ -151,6 +151,7 @@ impl From<ServiceError> for ApiError {
         match e {
             ServiceError::Refused(v) => v.into(),
             ServiceError::Store(s) => s.into(),
+            ServiceError::NoProof(detail) => ApiError::not_found("log.no_proof", detail),
             ServiceError::Profile(p) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "profile.invalid",

@@ -4,5 +4,6 @@
 //! proofs ([`merkle`]). Pure: no IO, no clock.
 
 pub mod canonical;
+pub mod log;
 pub mod merkle;
 pub mod signature;

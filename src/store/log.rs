@@ -2,8 +2,8 @@
 
 use diesel::prelude::*;
 
-use super::rows::EventRow;
-use super::schema::{events, log_head};
+use super::rows::{EventRow, TreeHeadRow};
+use super::schema::{events, log_head, tree_heads};
 use super::{DbConnection, StoreError};
 use crate::core::{AssociationId, Event};
 
@@ -18,6 +18,82 @@ pub struct Logged {
     pub stream: String,
     pub stream_index: i64,
     pub event: Event,
+    /// The event's bytes exactly as stored: what the log's leaf hashes.
+    pub body: String,
+}
+
+/// The leaf hash of a logged event (see `ledger::log`).
+pub fn leaf_of(association: AssociationId, logged: &Logged) -> crate::ledger::merkle::Hash {
+    crate::ledger::log::entry_hash(
+        association,
+        logged.event.fact.meeting(),
+        u64::try_from(logged.stream_index).unwrap_or(0),
+        u64::try_from(logged.seq).unwrap_or(0),
+        logged.event.at,
+        logged.body.as_bytes(),
+    )
+}
+
+/// Stores a signed tree head.
+pub fn store_head(
+    conn: &mut DbConnection,
+    stream: &str,
+    signed: &crate::ledger::log::SignedTreeHead,
+) -> Result<(), StoreError> {
+    use crate::ledger::log::hex;
+    diesel::insert_into(tree_heads::table)
+        .values(TreeHeadRow {
+            association_id: signed.head.association.to_string(),
+            stream: stream.to_owned(),
+            size: i64::try_from(signed.head.size).unwrap_or(i64::MAX),
+            root: hex(&signed.head.root),
+            signed_at: signed.head.timestamp.naive_utc(),
+            signature: hex(&signed.signature),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A stored signed tree head of a stream: of `size`, or the latest when `size` is `None`.
+pub fn read_head(
+    conn: &mut DbConnection,
+    association: AssociationId,
+    stream: &str,
+    size: Option<u64>,
+) -> Result<Option<crate::ledger::log::SignedTreeHead>, StoreError> {
+    use crate::ledger::log::{SignedTreeHead, TreeHead, unhex};
+    let mut query = tree_heads::table
+        .filter(tree_heads::association_id.eq(association.to_string()))
+        .filter(tree_heads::stream.eq(stream))
+        .into_boxed();
+    if let Some(size) = size {
+        query = query.filter(tree_heads::size.eq(i64::try_from(size).unwrap_or(i64::MAX)));
+    }
+    let row: Option<TreeHeadRow> =
+        query.order(tree_heads::size.desc()).select(TreeHeadRow::as_select()).first(conn).optional()?;
+    let Some(row) = row else { return Ok(None) };
+    let corrupt = |what: &str| StoreError::Corrupt {
+        seq: 0,
+        reason: format!("tree head {} of {stream}: bad {what}", row.size),
+    };
+    let root: [u8; 32] = unhex(&row.root).and_then(|r| r.try_into().ok()).ok_or_else(|| corrupt("root"))?;
+    let signature: [u8; 64] =
+        unhex(&row.signature).and_then(|r| r.try_into().ok()).ok_or_else(|| corrupt("signature"))?;
+    let meeting = if stream == ASSOCIATION_STREAM {
+        None
+    } else {
+        Some(stream.parse().map_err(|_| corrupt("stream"))?)
+    };
+    Ok(Some(SignedTreeHead {
+        head: TreeHead {
+            association,
+            meeting,
+            size: u64::try_from(row.size).unwrap_or(0),
+            root,
+            timestamp: row.signed_at.and_utc(),
+        },
+        signature,
+    }))
 }
 
 /// The stream an event belongs to.
@@ -78,6 +154,7 @@ pub fn append(
             serde_json::to_value(event).map_err(|e| StoreError::Corrupt { seq, reason: e.to_string() })?;
         let kind = value.get("event").and_then(|k| k.as_str()).unwrap_or_default().to_owned();
         let stream = stream_of(event);
+        let body = value.to_string();
         let row = EventRow {
             association_id: a.clone(),
             seq,
@@ -85,11 +162,11 @@ pub fn append(
             stream_index: *stream_index,
             at: event.at.naive_utc(),
             kind,
-            body: value.to_string(),
+            body: body.clone(),
         };
         // One statement per row: the multi-backend connection has no batch insert.
         diesel::insert_into(events::table).values(row).execute(conn)?;
-        logged.push(Logged { seq, stream, stream_index: *stream_index, event: event.clone() });
+        logged.push(Logged { seq, stream, stream_index: *stream_index, event: event.clone(), body });
     }
     let new_head = last_seq + events_to_log.len() as i64;
     diesel::update(log_head::table.filter(log_head::association_id.eq(&a)))
@@ -103,7 +180,13 @@ fn decode(rows: Vec<EventRow>) -> Result<Vec<Logged>, StoreError> {
         .map(|row| {
             let event: Event = serde_json::from_str(&row.body)
                 .map_err(|e| StoreError::Corrupt { seq: row.seq, reason: e.to_string() })?;
-            Ok(Logged { seq: row.seq, stream: row.stream, stream_index: row.stream_index, event })
+            Ok(Logged {
+                seq: row.seq,
+                stream: row.stream,
+                stream_index: row.stream_index,
+                event,
+                body: row.body,
+            })
         })
         .collect()
 }

@@ -247,3 +247,14 @@ pub struct SessionRow {
     pub expires_at: NaiveDateTime,
     pub ended_at: Option<NaiveDateTime>,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tree_heads)]
+pub struct TreeHeadRow {
+    pub association_id: String,
+    pub stream: String,
+    pub size: i64,
+    pub root: String,
+    pub signed_at: NaiveDateTime,
+    pub signature: String,
+}

@@ -250,7 +250,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tree_heads (association_id, stream, size) {
+        association_id -> Text,
+        stream -> Text,
+        size -> BigInt,
+        root -> Text,
+        signed_at -> Timestamp,
+        signature -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    tree_heads,
     associations,
     role_grants,
     sign_in_codes,

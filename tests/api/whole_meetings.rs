@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use stembus::clock::Clock;
 use stembus::core::{Command, PersonId, ProxyHolder};
 use stembus::scenario::Scenario;
 
@@ -393,4 +394,144 @@ api_test!(a_statute_amendment_misses_its_quorum_and_passes_in_the_new_meeting_ar
         (second["counts"]["for"].as_u64(), second["counts"]["votes_cast"].as_u64()),
         (Some(9), Some(10))
     );
+});
+
+api_test!(a_voter_keeps_a_ballot_receipt_and_later_proves_it_was_counted, |app| {
+    use stembus::ledger::log::{SignedTreeHead, TreeHead, unhex};
+    use stembus::ledger::merkle::{verify_consistency, verify_inclusion};
+    use stembus::ledger::signature::PublicKey;
+
+    let hash = |v: &Value| -> [u8; 32] {
+        v.as_str()
+            .and_then(unhex)
+            .and_then(|b| b.try_into().ok())
+            .unwrap_or_else(|| panic!("not a hash: {v}"))
+    };
+    let head_of = |v: &Value| -> SignedTreeHead {
+        SignedTreeHead {
+            head: TreeHead {
+                association: stembus::core::AssociationId::named("coop"),
+                meeting: v["meeting"].as_str().and_then(|m| m.parse().ok()),
+                size: v["size"].as_u64().unwrap_or_default(),
+                root: hash(&v["root"]),
+                timestamp: v["timestamp"]
+                    .as_str()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or_else(|| panic!("no timestamp in {v}")),
+            },
+            signature: v["signature"]
+                .as_str()
+                .and_then(unhex)
+                .and_then(|b| b.try_into().ok())
+                .unwrap_or_else(|| panic!("no signature in {v}")),
+        }
+    };
+
+    drive(&app, include_str!("../../scenarios/alv-2022-12-07.toml"));
+    let (_, key) = app.call(Method::GET, "/service-key", None, None);
+    let service_key =
+        PublicKey::from_hex(key["public_key"].as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+
+    // Rotterdam's official casts an advance ballot in a fresh meeting and keeps the receipt.
+    app.at("2026-03-02T10:00:00+01:00");
+    let secretariat = app.sign_in(SECRETARIAT);
+    app.ok(Method::POST, "/associations/coop/meetings", &secretariat, Some(json!({
+        "id": "alv-2026", "title": "ALV 2026", "starts_at": "2026-03-25T19:00:00+01:00", "place": "Online",
+        "agenda": [{"id": "jaarrekening", "title": "Jaarrekening", "motion": {"text": "De jaarrekening wordt vastgesteld.", "kind": "ordinary"}}]
+    })), StatusCode::CREATED);
+    app.ok(
+        Method::POST,
+        "/associations/coop/meetings/alv-2026/convocation",
+        &secretariat,
+        Some(json!({"advance_voting": true})),
+        StatusCode::OK,
+    );
+    let voter = app.sign_in("rotterdam-official@example.org");
+    let ballot = app.ok(
+        Method::POST,
+        "/associations/coop/meetings/alv-2026/agenda-items/jaarrekening/ballots",
+        &voter,
+        Some(json!({"member": "rotterdam", "choice": "for"})),
+        StatusCode::CREATED,
+    );
+    let receipt = ballot["log_receipt"].clone();
+    let first_head = head_of(&receipt["tree_head"]);
+    assert_eq!(first_head.verify(&service_key), Ok(()), "the service signed the head");
+    let proof: Vec<[u8; 32]> =
+        receipt["inclusion_proof"].as_array().into_iter().flatten().map(hash).collect();
+    let index = receipt["leaf_index"].as_u64().unwrap_or(u64::MAX);
+    verify_inclusion(
+        &hash(&receipt["leaf_hash"]),
+        index,
+        first_head.head.size,
+        &proof,
+        &first_head.head.root,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    // More happens; the voter asks the latest head and checks it extends the one it kept.
+    let others = app.sign_in("rasker@example.org");
+    app.ok(
+        Method::POST,
+        "/associations/coop/meetings/alv-2026/agenda-items/jaarrekening/ballots",
+        &others,
+        Some(json!({"member": "assen", "choice": "against"})),
+        StatusCode::CREATED,
+    );
+    let (_, latest) = app.get("/associations/coop/meetings/alv-2026/log/head", &voter);
+    let latest = head_of(&latest);
+    assert!(latest.head.size > first_head.head.size);
+    assert_eq!(latest.verify(&service_key), Ok(()));
+    let (_, consistency) = app.get(
+        &format!(
+            "/associations/coop/meetings/alv-2026/log/consistency?from={}&to={}",
+            first_head.head.size, latest.head.size
+        ),
+        &voter,
+    );
+    let proof: Vec<[u8; 32]> = consistency["proof"].as_array().into_iter().flatten().map(hash).collect();
+    verify_consistency(
+        first_head.head.size,
+        latest.head.size,
+        &first_head.head.root,
+        &latest.head.root,
+        &proof,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    // The ballot's entry, as an auditor exports it, hashes to the leaf in the receipt.
+    let auditor_email = "accountant@coop.example";
+    let person = PersonId::named("auditor");
+    app.service
+        .execute(
+            crate::support::coop(),
+            Command::RegisterPerson {
+                person,
+                name: "Accountant".into(),
+                email: auditor_email.parse().ok(),
+                profession: None,
+            },
+            app.clock.now(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut conn = app.service.store().connection().unwrap_or_else(|e| panic!("{e}"));
+    stembus::store::access::grant_role(&mut conn, crate::support::coop(), person, "auditor", app.clock.now())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let auditor = app.sign_in(auditor_email);
+    let (_, events) = app.get("/associations/coop/meetings/alv-2026/events", &auditor);
+    let entry = events
+        .as_array()
+        .and_then(|e| e.iter().find(|x| x["stream_index"].as_u64() == Some(index)))
+        .cloned()
+        .unwrap_or_else(|| panic!("no entry {index}"));
+    assert_eq!(entry["leaf_hash"], receipt["leaf_hash"]);
+    let leaf = stembus::ledger::log::entry_hash(
+        crate::support::coop(),
+        Some(stembus::core::MeetingId::named("alv-2026")),
+        index,
+        entry["seq"].as_u64().unwrap_or_default(),
+        entry["at"].as_str().and_then(|t| t.parse().ok()).unwrap_or_else(|| panic!("no time")),
+        entry["body"].as_str().unwrap_or_default().as_bytes(),
+    );
+    assert_eq!(stembus::ledger::log::hex(&leaf), receipt["leaf_hash"].as_str().unwrap_or_default());
 });

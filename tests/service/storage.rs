@@ -25,7 +25,7 @@ fn dimpact() -> AssociationId {
 
 /// A service on the test database, with the Dimpact association created if it is not there.
 fn service(db: &TestDb) -> Service {
-    let service = Service::new(store(db));
+    let service = Service::new(store(db), ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]));
     match service.create_association(
         dimpact(),
         "Coöperatie Dimpact U.A.",
@@ -385,5 +385,57 @@ both_backends!(an_invalid_rules_profile_is_refused_for_a_new_association, |db| {
     assert!(
         service.read(AssociationId::named("broken"), |_| ()).is_err(),
         "a refused association was stored"
+    );
+});
+
+both_backends!(every_event_has_a_receipt_that_verifies_against_the_signed_tree_head, |db| {
+    use stembus::ledger::merkle::{verify_consistency, verify_inclusion};
+    let service = service(db);
+    replay_2022(&service);
+    let key = service.public_key();
+    let meeting = MeetingId::named("alv-2022-12-07").to_string();
+    let mut conn = service.store().connection().unwrap_or_else(|e| panic!("{e}"));
+    let stream = log::read_stream(&mut conn, dimpact(), &meeting).unwrap_or_else(|e| panic!("{e}"));
+    let head = service
+        .tree_head(dimpact(), &meeting)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no head"));
+    assert_eq!(head.head.size, stream.len() as u64);
+    assert_eq!(head.verify(&key), Ok(()));
+    for logged in &stream {
+        let receipt = service
+            .receipt(dimpact(), &meeting, logged.stream_index as u64)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            receipt.leaf_hash,
+            log::leaf_of(dimpact(), logged),
+            "the receipt's leaf is the stored event"
+        );
+        assert_eq!(receipt.tree_head, head);
+        verify_inclusion(
+            &receipt.leaf_hash,
+            receipt.leaf_index,
+            head.head.size,
+            &receipt.inclusion_proof,
+            &head.head.root,
+        )
+        .unwrap_or_else(|e| panic!("entry {}: {e}", logged.stream_index));
+    }
+    // Every size the log had was signed, and each head is consistent with the last.
+    for size in [1, 2, 17, stream.len() as u64 / 2, stream.len() as u64 - 1] {
+        let c =
+            service.consistency(dimpact(), &meeting, size, head.head.size).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.from.verify(&key), Ok(()));
+        verify_consistency(size, head.head.size, &c.from.head.root, &c.to.head.root, &c.proof)
+            .unwrap_or_else(|e| panic!("{size}: {e}"));
+    }
+    // A restarted service rebuilds the same tree from the stored log.
+    let again = self::service(db);
+    let receipt = again.receipt(dimpact(), &meeting, 5).unwrap_or_else(|e| panic!("{e}"));
+    verify_inclusion(&receipt.leaf_hash, 5, head.head.size, &receipt.inclusion_proof, &head.head.root)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        service.receipt(dimpact(), &meeting, stream.len() as u64).is_err(),
+        "no receipt for an entry that is not there"
     );
 });

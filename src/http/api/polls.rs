@@ -614,6 +614,9 @@ pub struct BallotReceipt {
     pub seq: i64,
     /// The ballot's position in the meeting's log.
     pub stream_index: i64,
+    /// Proof that the ballot is in the meeting's log, against the head the service signed
+    /// after storing it. Keep it: it shows later that the ballot was counted.
+    pub log_receipt: Option<super::records::LogReceiptView>,
 }
 
 fn receipt(logged: &[Logged]) -> Option<BallotReceipt> {
@@ -636,6 +639,7 @@ fn receipt(logged: &[Logged]) -> Option<BallotReceipt> {
                 cast_at: time(ballot.cast_at),
                 seq: l.seq,
                 stream_index: l.stream_index,
+                log_receipt: None,
             })
         }
         _ => None,
@@ -660,9 +664,13 @@ async fn cast_ballot(
     let logged = state
         .execute(a, Command::CastBallot { meeting, item, member, person: caller.person, choice })
         .await?;
-    let receipt = receipt(&logged).ok_or_else(|| {
+    let mut receipt = receipt(&logged).ok_or_else(|| {
         tracing::error!("an accepted ballot caused no BallotCast event");
         ApiError::internal()
     })?;
+    let service = std::sync::Arc::clone(&state.service);
+    let (stream, index) = (meeting.to_string(), u64::try_from(receipt.stream_index).unwrap_or(0));
+    let proof = web::block(move || service.receipt(a, &stream, index)).await??;
+    receipt.log_receipt = Some(super::records::receipt_view(&proof));
     Ok(HttpResponse::Created().json(receipt))
 }

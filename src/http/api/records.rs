@@ -19,7 +19,147 @@ use crate::http::problem::{ApiError, Problem};
 use crate::store::projection::code;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(minutes_json).service(minutes_markdown).service(meeting_events).service(live);
+    cfg.service(minutes_json)
+        .service(minutes_markdown)
+        .service(meeting_events)
+        .service(live)
+        .service(log_head)
+        .service(log_receipt)
+        .service(log_consistency);
+}
+
+/// A tree head of a meeting's log, signed by the service (see docs/encoding.md).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TreeHeadView {
+    pub association: String,
+    /// The meeting whose log this is.
+    pub meeting: Option<String>,
+    /// How many entries the log held.
+    pub size: u64,
+    /// The RFC 6962 root hash, hex.
+    pub root: String,
+    /// The head's time, RFC 3339 with microseconds.
+    pub timestamp: String,
+    /// The service's Ed25519 signature over the head's bytes, hex; the key is at /api/v1/service-key.
+    pub signature: String,
+}
+
+pub fn tree_head_view(h: &crate::ledger::log::SignedTreeHead) -> TreeHeadView {
+    use crate::ledger::log::hex;
+    TreeHeadView {
+        association: h.head.association.to_string(),
+        meeting: h.head.meeting.map(|m| m.to_string()),
+        size: h.head.size,
+        root: hex(&h.head.root),
+        timestamp: h.head.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        signature: hex(&h.signature),
+    }
+}
+
+/// Proof that an entry is in a meeting's log: its leaf, the path to the root, and the signed
+/// head whose root that is.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogReceiptView {
+    pub leaf_index: u64,
+    /// hex of SHA-256(0x00 || entry bytes).
+    pub leaf_hash: String,
+    /// The RFC 6962 inclusion proof, hex hashes from the leaf up.
+    pub inclusion_proof: Vec<String>,
+    pub tree_head: TreeHeadView,
+}
+
+pub fn receipt_view(r: &crate::service::Receipt) -> LogReceiptView {
+    use crate::ledger::log::hex;
+    LogReceiptView {
+        leaf_index: r.leaf_index,
+        leaf_hash: hex(&r.leaf_hash),
+        inclusion_proof: r.inclusion_proof.iter().map(|h| hex(h)).collect(),
+        tree_head: tree_head_view(&r.tree_head),
+    }
+}
+
+async fn existing_meeting(
+    state: &AppState,
+    caller: &Caller,
+    a: AssociationId,
+    m: MeetingId,
+) -> Result<(), ApiError> {
+    caller.within(a)?;
+    if state.read(a, move |s| s.meetings.contains_key(&m)).await? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("meeting.unknown", format!("There is no meeting {m}.")))
+    }
+}
+
+/// The latest signed tree head of a meeting's log.
+#[utoipa::path(tag = "records", responses((status = 200, body = TreeHeadView), (status = 404, body = Problem)))]
+#[get("/associations/{association}/meetings/{meeting}/log/head")]
+async fn log_head(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(AssociationId, MeetingId)>,
+) -> Result<HttpResponse, ApiError> {
+    let (a, m) = path.into_inner();
+    existing_meeting(&state, &caller, a, m).await?;
+    let service = std::sync::Arc::clone(&state.service);
+    let head = web::block(move || service.tree_head(a, &m.to_string())).await??;
+    let head =
+        head.ok_or_else(|| ApiError::not_found("log.no_proof", "The meeting's log has no signed head yet."))?;
+    Ok(HttpResponse::Ok().json(tree_head_view(&head)))
+}
+
+/// A receipt for the entry at `index` of a meeting's log, against its latest signed head.
+#[utoipa::path(tag = "records", responses((status = 200, body = LogReceiptView), (status = 404, body = Problem)))]
+#[get("/associations/{association}/meetings/{meeting}/log/entries/{index}/receipt")]
+async fn log_receipt(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(AssociationId, MeetingId, u64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (a, m, index) = path.into_inner();
+    existing_meeting(&state, &caller, a, m).await?;
+    let service = std::sync::Arc::clone(&state.service);
+    let receipt = web::block(move || service.receipt(a, &m.to_string(), index)).await??;
+    Ok(HttpResponse::Ok().json(receipt_view(&receipt)))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyQuery {
+    /// The earlier size.
+    pub from: u64,
+    /// The later size.
+    pub to: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsistencyView {
+    pub from: TreeHeadView,
+    pub to: TreeHeadView,
+    /// The RFC 6962 consistency proof, hex hashes.
+    pub proof: Vec<String>,
+}
+
+/// Proof that the later signed head of a meeting's log extends the earlier one.
+#[utoipa::path(tag = "records", params(ConsistencyQuery), responses((status = 200, body = ConsistencyView), (status = 404, body = Problem)))]
+#[get("/associations/{association}/meetings/{meeting}/log/consistency")]
+async fn log_consistency(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(AssociationId, MeetingId)>,
+    query: web::Query<ConsistencyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (a, m) = path.into_inner();
+    existing_meeting(&state, &caller, a, m).await?;
+    let ConsistencyQuery { from, to } = query.into_inner();
+    let service = std::sync::Arc::clone(&state.service);
+    let c = web::block(move || service.consistency(a, &m.to_string(), from, to)).await??;
+    Ok(HttpResponse::Ok().json(ConsistencyView {
+        from: tree_head_view(&c.from),
+        to: tree_head_view(&c.to),
+        proof: c.proof.iter().map(|h| crate::ledger::log::hex(h)).collect(),
+    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -166,6 +306,10 @@ pub struct LoggedEvent {
     /// The event as the log holds it.
     #[schema(value_type = Object)]
     pub event: serde_json::Value,
+    /// The event's bytes exactly as stored (JSON text): what the entry's leaf hashes.
+    pub body: String,
+    /// hex of the entry's leaf hash in the meeting's Merkle tree (docs/encoding.md).
+    pub leaf_hash: String,
 }
 
 /// The meeting's event log, in order (auditors and the secretariat).
@@ -196,6 +340,8 @@ async fn meeting_events(
             stream_index: l.stream_index,
             at: time(l.event.at),
             event: serde_json::to_value(&l.event).unwrap_or_default(),
+            leaf_hash: crate::ledger::log::hex(&crate::store::log::leaf_of(a, &l)),
+            body: l.body,
         })
         .collect();
     Ok(HttpResponse::Ok().json(events))
