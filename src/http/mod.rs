@@ -214,6 +214,7 @@ pub fn app(
         .split_for_parts();
     doc.info.version = API_VERSION.to_owned();
     declare_path_parameters(&mut doc);
+    document_problems(&mut doc);
     let doc = web::Data::new(doc);
     app.app_data(doc)
         .default_service(web::to(|| async { HttpResponse::NotFound().finish() }))
@@ -252,6 +253,67 @@ fn declare_path_parameters(doc: &mut utoipa::openapi::OpenApi) {
                             .build(),
                     );
                 }
+            }
+        }
+    }
+}
+
+/// Documents the problems every route may answer (malformed or oversized bodies, a missing
+/// session, failures of the service) and serves every problem as `application/problem+json`.
+fn document_problems(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::SecurityRequirement;
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    const PROBLEM: &str = "application/problem+json";
+    let problem_ref = "#/components/schemas/Problem";
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    PROBLEM,
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                )
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations =
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head];
+        for operation in operations.into_iter().flatten() {
+            for response in operation.responses.responses.values_mut() {
+                if let RefOr::T(response) = response
+                    && let Some(content) = response.content.shift_remove("application/json")
+                {
+                    let is_problem =
+                        matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location == problem_ref);
+                    let key = if is_problem { PROBLEM } else { "application/json" };
+                    response.content.insert(key.to_owned(), content);
+                }
+            }
+            let public = operation
+                .security
+                .as_ref()
+                .is_some_and(|s| s.iter().any(|r| *r == SecurityRequirement::default()));
+            let has_body = operation.request_body.is_some();
+            let mut common = vec![
+                ("400", "The request is not well-formed"),
+                ("500", "The service failed; nothing was changed"),
+                ("503", "The database cannot be reached; nothing was changed"),
+            ];
+            if !public {
+                common.push(("401", "Sign in first"));
+                common.push(("403", "Not allowed for the caller"));
+            }
+            if has_body {
+                common.push(("413", "The body is too large"));
+                common.push(("415", "The body is not JSON"));
+            }
+            for (status, description) in common {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(description));
             }
         }
     }
