@@ -1,5 +1,6 @@
 //! The service over HTTP: a real server per test on a free port, on SQLite and PostgreSQL.
 
+#[path = "../common/db.rs"]
 mod db;
 mod support;
 

@@ -1,5 +1,6 @@
 //! The service on its storage, on SQLite and on PostgreSQL: migrations, the append-only log,
 //! projections written with their events, restarts, and concurrent writers.
 
+#[path = "../common/db.rs"]
 mod db;
 mod storage;
