@@ -344,7 +344,7 @@ pub struct Counts {
 impl Counts {
     /// Votes cast: for and against; abstentions are not votes cast.
     pub fn votes_cast(&self) -> u64 {
-        self.in_favour + self.against
+        self.in_favour.saturating_add(self.against)
     }
 
     pub fn add(&mut self, choice: Choice) {

@@ -182,12 +182,17 @@ pub fn minutes(state: &Association, meeting: &Meeting) -> Minutes {
     }
 }
 
+/// Text for a Markdown table cell: a `|` or a line break would end the cell or the table.
+fn cell(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
 impl Minutes {
     /// The minutes as Markdown: the list of decisions and the attendance list, like the lists
     /// at the end of a Dutch ALV's minutes.
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# {}\n", self.title);
+        let _ = writeln!(out, "# {}\n", self.title.replace(['\r', '\n'], " "));
         let _ = writeln!(out, "- Place: {}", self.place);
         if let Some(chair) = &self.chair {
             let _ = writeln!(out, "- Chair: {chair}");
@@ -211,7 +216,11 @@ impl Minutes {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",
-                d.title, d.motion, outcome, d.explanation, d.declared_on
+                cell(&d.title),
+                cell(&d.motion),
+                outcome,
+                cell(&d.explanation),
+                d.declared_on
             );
         }
         let _ = writeln!(out, "\n## Attendance list\n\n| Member | Took part |\n|---|---|");
@@ -234,7 +243,7 @@ impl Minutes {
                 .map(|l| format!("left at {}", local(l)))
                 .collect();
             let how = if left.is_empty() { how } else { format!("{how}; {}", left.join(", ")) };
-            let _ = writeln!(out, "| {} | {} |", a.name, how);
+            let _ = writeln!(out, "| {} | {} |", cell(&a.name), cell(&how));
         }
         out
     }

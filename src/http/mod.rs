@@ -131,10 +131,11 @@ async fn stamp(
     let path = req.path().to_owned();
     let started = std::time::Instant::now();
     let span = tracing::info_span!("request", request_id = %id, %method, %path);
-    let _entered = span.enter();
-    let mut res = next.call(req).await?;
+    // The span follows the request across its awaits, so concurrent requests' lines keep
+    // their own ids.
+    let mut res = tracing::Instrument::instrument(next.call(req), span.clone()).await?;
     let status = res.status().as_u16();
-    tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "request");
+    span.in_scope(|| tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "request"));
     let headers = res.headers_mut();
     headers.insert(HeaderName::from_static("api-version"), HeaderValue::from_static(API_VERSION));
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -134,6 +134,10 @@ impl From<StoreError> for ApiError {
                 tracing::error!(%reason, "database unavailable");
                 ApiError::unavailable()
             }
+            StoreError::Query(diesel::result::Error::DatabaseError(_, info)) if is_busy(info.message()) => {
+                tracing::warn!(error = %info.message(), "database busy");
+                ApiError::unavailable()
+            }
             StoreError::Query(err) => {
                 tracing::error!(error = %err, "database query failed");
                 ApiError::internal()
@@ -144,6 +148,12 @@ impl From<StoreError> for ApiError {
             }
         }
     }
+}
+
+/// A database too busy to answer now: the caller may try again.
+fn is_busy(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("database is locked") || m.contains("database is busy") || m.contains("could not serialize")
 }
 
 impl From<ServiceError> for ApiError {

@@ -92,31 +92,29 @@ pub fn store_sign_in_code(
 }
 
 /// Uses a sign-in code once: returns whose it was, if it exists, is unused and has not expired.
+/// The update comes first, so the transaction takes the write lock at once (SQLite then waits
+/// for a busy writer instead of failing) and only one of two racing uses wins.
 pub fn use_sign_in_code(
     conn: &mut DbConnection,
     code_hash: &str,
     now: Instant,
 ) -> Result<Option<(AssociationId, PersonId)>, StoreError> {
     conn.transaction(|c| {
-        let row: Option<SignInCodeRow> = sign_in_codes::table
-            .filter(sign_in_codes::code_hash.eq(code_hash))
-            .select(SignInCodeRow::as_select())
-            .first(c)
-            .optional()?;
-        let Some(row) = row.filter(|r| r.used_at.is_none() && r.expires_at > now.naive_utc()) else {
-            return Ok(None);
-        };
-        // Only one use wins, even when two requests race: the update counts.
         let used = diesel::update(
             sign_in_codes::table
                 .filter(sign_in_codes::code_hash.eq(code_hash))
-                .filter(sign_in_codes::used_at.is_null()),
+                .filter(sign_in_codes::used_at.is_null())
+                .filter(sign_in_codes::expires_at.gt(now.naive_utc())),
         )
         .set(sign_in_codes::used_at.eq(Some(now.naive_utc())))
         .execute(c)?;
         if used == 0 {
             return Ok(None);
         }
+        let row: SignInCodeRow = sign_in_codes::table
+            .filter(sign_in_codes::code_hash.eq(code_hash))
+            .select(SignInCodeRow::as_select())
+            .first(c)?;
         parse_ids(&row.association_id, &row.person_id).map(Some)
     })
 }

@@ -23,21 +23,27 @@ pub fn create(
     now: Instant,
 ) -> Result<(), StoreError> {
     conn.transaction(|c| {
-        let exists: i64 = associations::table
-            .filter(associations::id.eq(id.to_string()))
-            .select(diesel::dsl::count_star())
-            .first(c)?;
-        if exists > 0 {
-            return Err(StoreError::AssociationExists(id));
-        }
-        diesel::insert_into(associations::table)
+        // Insert first: the write takes the lock at once, and a second insert of the same id
+        // is refused by the primary key.
+        let inserted = diesel::insert_into(associations::table)
             .values(AssociationRow {
                 id: id.to_string(),
                 name: name.to_owned(),
                 profile: profile_toml.to_owned(),
                 created_at: now.naive_utc(),
             })
-            .execute(c)?;
+            .execute(c);
+        match inserted {
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => {
+                return Err(StoreError::AssociationExists(id));
+            }
+            other => {
+                other?;
+            }
+        }
         diesel::insert_into(log_head::table)
             .values((log_head::association_id.eq(id.to_string()), log_head::last_seq.eq(0_i64)))
             .execute(c)?;

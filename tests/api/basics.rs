@@ -143,3 +143,49 @@ api_test!(the_service_key_is_published_and_stays_across_restarts, |app| {
         .unwrap_or_default();
     assert_eq!(key_file.len(), 32);
 });
+
+api_test!(people_signing_in_at_the_same_moment_all_get_a_session, |app| {
+    let token = app.sign_in(SECRETARIAT);
+    for i in 0..8 {
+        app.ok(Method::POST, "/associations/coop/persons", &token, Some(json!({"id": format!("p{i}"), "name": format!("Persoon {i}"), "email": format!("p{i}@coop.example")})), StatusCode::CREATED);
+    }
+    // Ask every code first, then use them all at once.
+    let mut codes = Vec::new();
+    for i in 0..8 {
+        let before = app.mails();
+        let (status, _) = app.call(
+            Method::POST,
+            "/sign-in-links",
+            None,
+            Some(json!({"association": "coop", "email": format!("p{i}@coop.example")})),
+        );
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let mail = app.mails().into_iter().find(|m| !before.contains(m)).unwrap_or_else(|| panic!("no mail"));
+        let text = std::fs::read_to_string(mail).unwrap_or_default();
+        codes.push(
+            text.lines()
+                .find_map(|l| l.strip_prefix("Code: "))
+                .map(|c| c.trim().to_owned())
+                .unwrap_or_else(|| panic!("no code")),
+        );
+    }
+    let url = app.url("/sessions");
+    let statuses: Vec<StatusCode> = std::thread::scope(|s| {
+        let handles: Vec<_> = codes
+            .iter()
+            .map(|code| {
+                let (client, url) = (app.client.clone(), url.clone());
+                s.spawn(move || {
+                    client
+                        .post(url)
+                        .json(&json!({"code": code}))
+                        .send()
+                        .map(|r| r.status())
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| panic!("a request panicked"))).collect()
+    });
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "{statuses:?}");
+});

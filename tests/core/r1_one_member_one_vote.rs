@@ -365,3 +365,25 @@ fn with_members_in_office_all_a_suspended_member_still_has_no_vote_art_8_6() {
 
     support::assert_violation(&v, RuleId::R1, "8.6", "ballot.suspended_member");
 }
+
+#[test]
+fn counts_that_overflow_are_refused_like_any_count_above_the_members_present_art_8_6() {
+    use stembus::core::{Counts, PollMethod};
+    let mut f = Fixture::new(5);
+    f.opened(DecisionKind::Ordinary, 5);
+    f.run(Command::OpenPoll {
+        meeting: alv(),
+        poll: poll("voice"),
+        item: motion(),
+        method: PollMethod::Voice,
+        by: chair(),
+        revote_of: None,
+    });
+    let v = f.refuse(Command::ClosePoll {
+        meeting: alv(),
+        poll: poll("voice"),
+        by: chair(),
+        counts: Some(Counts { in_favour: u64::MAX, against: 1, abstain: 0 }),
+    });
+    support::assert_violation(&v, RuleId::R1, "8.6", "poll.more_votes_than_members");
+}

@@ -106,3 +106,24 @@ fn a_meeting_on_1_july_is_too_late_for_art_8_2() {
     annual_meeting(&mut f, "2026-07-01T19:00:00+02:00");
     assert!(annual_meeting_warning(&f.state, t("2026-05-02T12:00:00+02:00").date_naive()).is_some());
 }
+
+#[test]
+fn a_name_cannot_break_the_minutes_table_nor_carry_control_characters() {
+    let mut f = Fixture::new(1);
+    let register = |name: &str| Command::RegisterMember {
+        member: stembus::core::MemberId::named("x"),
+        name: name.into(),
+        kind: stembus::core::register::MemberKind::Gemeente,
+        email: None,
+        language: Default::default(),
+    };
+    let v = f.refuse(register("Gemeente\u{0}X"));
+    assert_eq!(v.code, "text.control_characters");
+    let v = f.refuse(register("\u{200b}"));
+    assert_eq!(v.code, "member.name_missing");
+    f.run(register("Gemeente X | Present | \n## Heading"));
+    f.convened(DecisionKind::Ordinary);
+    let minutes = minutes(&f.state, &f.state.meetings[&crate::support::alv()]).to_markdown();
+    assert!(minutes.contains("| Gemeente X \\| Present \\|  ## Heading | Not present |"), "{minutes}");
+    assert!(!minutes.contains("\n## Heading"));
+}

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// The longest name, title or motion text the service accepts, in characters.
+const MAX_TEXT: usize = 10_000;
+
 impl Decider<'_> {
     pub(super) fn non_empty(
         &self,
@@ -11,7 +14,26 @@ impl Decider<'_> {
         text: String,
     ) -> Result<String, RuleViolation> {
         let trimmed = text.trim();
-        if trimmed.is_empty() { Err(self.refuse(p, code, message)) } else { Ok(trimmed.to_owned()) }
+        if !trimmed.chars().any(char::is_alphanumeric) {
+            return Err(self.refuse(p, code, message));
+        }
+        // Names and texts go into convocations, minutes and e-mail: no control characters, and
+        // a length a person can read.
+        if trimmed.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(self.refuse(
+                p,
+                "text.control_characters",
+                "A name or text may not contain control characters.",
+            ));
+        }
+        if trimmed.chars().count() > MAX_TEXT {
+            return Err(self.refuse(
+                p,
+                "text.too_long",
+                format!("A name or text may be at most {MAX_TEXT} characters long."),
+            ));
+        }
+        Ok(trimmed.to_owned())
     }
 
     pub(super) fn member(&self, id: MemberId) -> Result<&Member, RuleViolation> {

@@ -287,7 +287,7 @@ impl Decider<'_> {
                     .keys()
                     .filter(|member| self.s.register.member(**member).is_some_and(|x| !x.suspended))
                     .count() as u64;
-                let total = c.in_favour + c.against + c.abstain;
+                let total = c.in_favour.saturating_add(c.against).saturating_add(c.abstain);
                 if total > present {
                     return Err(self.refuse(Provision::VotingRight, "poll.more_votes_than_members", format!("The counts add up to {total} votes, but only {present} members with a vote are present or represented; every member has one vote.")));
                 }
