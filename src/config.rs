@@ -7,7 +7,7 @@
 //! | database | `database_url` | `DATABASE_URL` | `stembus.sqlite` (a SQLite file) |
 //! | the service's signing key | `key_file` | `STEMBUS_KEY_FILE` | `stembus-service.key` |
 //! | where e-mail is written | `outbox_dir` | `STEMBUS_OUTBOX_DIR` | `outbox` |
-//! | the address people use | `public_url` | `STEMBUS_PUBLIC_URL` | `http://127.0.0.1:8080` |
+//! | the address people use | `public_url` | `STEMBUS_PUBLIC_URL` | `http://` and the address listened on |
 //! | the sender of e-mail | `mail_from` | `STEMBUS_MAIL_FROM` | `Stembus <stembus@localhost>` |
 //! | largest request body, bytes | `max_body_bytes` | `STEMBUS_MAX_BODY_BYTES` | `65536` |
 //! | session lifetime, minutes | `session_minutes` | `STEMBUS_SESSION_MINUTES` | `720` |
@@ -25,7 +25,8 @@ pub struct Config {
     pub database_url: String,
     pub key_file: PathBuf,
     pub outbox_dir: PathBuf,
-    pub public_url: String,
+    /// Where people reach the service; `http://` and `bind` when not set.
+    pub public_url: Option<String>,
     pub mail_from: String,
     pub max_body_bytes: usize,
     pub session_minutes: i64,
@@ -39,7 +40,7 @@ impl Default for Config {
             database_url: "stembus.sqlite".into(),
             key_file: "stembus-service.key".into(),
             outbox_dir: "outbox".into(),
-            public_url: "http://127.0.0.1:8080".into(),
+            public_url: None,
             mail_from: "Stembus <stembus@localhost>".into(),
             max_body_bytes: 64 * 1024,
             session_minutes: 12 * 60,
@@ -57,6 +58,14 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Where people reach the service, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
     /// Defaults, then `file` (if given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut config = match file {
@@ -88,7 +97,7 @@ impl Config {
             self.outbox_dir = v.into();
         }
         if let Some(v) = var("STEMBUS_PUBLIC_URL") {
-            self.public_url = v;
+            self.public_url = Some(v);
         }
         if let Some(v) = var("STEMBUS_MAIL_FROM") {
             self.mail_from = v;
@@ -128,6 +137,7 @@ mod tests {
         assert_eq!(c.bind.port(), 9999);
         assert!(c.database_url.starts_with("postgres://"));
         assert_eq!(c.max_body_bytes, 65536);
+        assert_eq!(c.public_url(), "http://127.0.0.1:9999", "the public address follows the bind address");
     }
 
     #[test]

@@ -79,7 +79,7 @@ impl TestApp {
             database_url: db.url.clone(),
             key_file: dir.join("service.key"),
             outbox_dir: dir.join("outbox"),
-            public_url: "http://127.0.0.1".into(),
+            public_url: Some("http://127.0.0.1".into()),
             ..Config::default()
         };
         let outbox = config.outbox_dir.clone();

@@ -66,7 +66,7 @@ async fn request_link(
             access::store_sign_in_code(&mut conn, &hash, association, person, now, expires)
         })
         .await??;
-        let api = format!("{}/api/v1/sessions", state.config.public_url.trim_end_matches('/'));
+        let api = format!("{}/api/v1/sessions", state.config.public_url());
         let until = crate::core::calendar::local(expires);
         let body = format!(
             "Beste {name},\n\nMet deze eenmalige code meldt u zich aan bij Stembus, tot {until}:\n\nCode: {code}\n\nGebruik de code bij {api}.\n\nHeeft u dit niet aangevraagd? Dan kunt u dit bericht negeren.\n\n--\n\nDear {name},\n\nThis one-time code signs you in to Stembus, until {until}:\n\nCode: {code}\n\nUse the code at {api}.\n"
