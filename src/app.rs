@@ -106,7 +106,7 @@ pub fn load_demo(service: &Service, now: crate::core::Instant) -> anyhow::Result
     for step in scenario.step {
         let moment = step.at.or(at).context("the demo scenario's first step has no moment")?;
         at = Some(moment);
-        match (service.execute(id, step.command, moment), step.expect) {
+        match (service.execute_scenario(id, step.command, moment), step.expect) {
             (Ok(_), None) | (Err(ServiceError::Refused(_)), Some(_)) => {}
             (Err(e), _) => return Err(e.into()),
             (Ok(_), Some(code)) => {

@@ -1,6 +1,8 @@
 //! Scenarios: a meeting described in a TOML file as a list of commands at moments, replayed
 //! through the core. A step may say it expects to be refused (`expect = "proxy.after_opening"`),
-//! so a scenario can show the rules at work. The command-line `stembus replay` prints the
+//! so a scenario can show the rules at work. Ballots, electronic proxies and declarations are
+//! signed on replay with their authors' scenario keys (`ledger::author`), enrolled when an author
+//! first signs. The command-line `stembus replay` prints the
 //! outcome of every poll with the rule that decided it.
 //!
 //! ```toml
@@ -12,7 +14,10 @@
 
 use serde::Deserialize;
 
-use crate::core::{Association, Command, Event, Instant, RuleViolation, RulesProfile, execute};
+use crate::core::{
+    Association, AssociationId, Command, Event, Instant, RuleViolation, RulesProfile, execute,
+};
+use crate::ledger::author::with_scenario_signatures;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +63,8 @@ pub enum StepOutcome {
 #[derive(Debug)]
 pub struct Replay {
     pub state: Association,
+    /// What happened, in order: each step's outcome, preceded by the enrolment of its author's
+    /// scenario key when the step was the author's first signature.
     pub steps: Vec<(Instant, StepOutcome)>,
 }
 
@@ -69,7 +76,12 @@ impl Scenario {
     /// Runs every step through the core. Stops at the first step that does not go as the
     /// scenario says.
     pub fn replay(self, profile: RulesProfile) -> Result<Replay, ScenarioError> {
-        let mut state = Association::new(profile);
+        self.replay_as(AssociationId::from_uuid(uuid::Uuid::nil()), profile)
+    }
+
+    /// [`Scenario::replay`] for the association `id`, whose id the signatures bind.
+    pub fn replay_as(self, id: AssociationId, profile: RulesProfile) -> Result<Replay, ScenarioError> {
+        let mut state = Association::with_id(id, profile);
         let mut steps = Vec::with_capacity(self.step.len());
         let mut clock: Option<Instant> = None;
         for (index, step) in self.step.into_iter().enumerate() {
@@ -83,7 +95,14 @@ impl Scenario {
                 (None, None) => return Err(ScenarioError::NoTime { step: number }),
             };
             clock = Some(at);
-            let outcome = execute(&mut state, step.command, at);
+            // The authors sign with their scenario keys, enrolled on first use.
+            let (enrolment, command) = with_scenario_signatures(&state, step.command);
+            if let Some(enrolment) = enrolment {
+                let events = execute(&mut state, enrolment, at)
+                    .map_err(|violation| ScenarioError::Refused { step: number, violation })?;
+                steps.push((at, StepOutcome::Accepted(events)));
+            }
+            let outcome = execute(&mut state, command, at);
             match (outcome, step.expect) {
                 (Ok(events), None) => steps.push((at, StepOutcome::Accepted(events))),
                 (Err(violation), None) => return Err(ScenarioError::Refused { step: number, violation }),

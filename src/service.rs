@@ -55,9 +55,9 @@ struct Cache {
 }
 
 impl Cache {
-    fn new(profile: RulesProfile) -> Self {
+    fn new(association: AssociationId, profile: RulesProfile) -> Self {
         Self {
-            state: Association::new(profile.clone()),
+            state: Association::with_id(association, profile.clone()),
             profile,
             trees: HashMap::new(),
             last_seq: 0,
@@ -67,7 +67,7 @@ impl Cache {
 
     fn reset_if_invalid(&mut self) {
         if !self.valid {
-            *self = Cache::new(self.profile.clone());
+            *self = Cache::new(self.state.id, self.profile.clone());
         }
     }
 }
@@ -145,8 +145,9 @@ impl Service {
         let mut conn = self.store.connection()?;
         let stored = associations::get(&mut conn, association)?;
         let mut caches = lock(&self.caches);
-        let cache =
-            caches.entry(association).or_insert_with(|| Arc::new(Mutex::new(Cache::new(stored.profile))));
+        let cache = caches
+            .entry(association)
+            .or_insert_with(|| Arc::new(Mutex::new(Cache::new(association, stored.profile))));
         Ok(Arc::clone(cache))
     }
 
@@ -223,6 +224,25 @@ impl Service {
                 Err(e)
             }
         }
+    }
+
+    /// Runs a command of a scenario (the demo, a replay over the service): signed with its
+    /// author's scenario key (`ledger::author`), which is enrolled first when the author has
+    /// none. Scenario keys are public knowledge: never for a real meeting.
+    pub fn execute_scenario(
+        &self,
+        association: AssociationId,
+        command: Command,
+        now: Instant,
+    ) -> Result<Vec<Logged>, ServiceError> {
+        let (enrolment, command) =
+            self.read(association, |s| crate::ledger::author::with_scenario_signatures(s, command))?;
+        let mut logged = match enrolment {
+            Some(enrolment) => self.execute(association, enrolment, now)?,
+            None => Vec::new(),
+        };
+        logged.extend(self.execute(association, command, now)?);
+        Ok(logged)
     }
 
     /// Reads an association's state, caught up with its log.

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::event::{Event, Fact};
+use super::keys::KeyStatus;
 use super::model::{
     Association, Attendance, Challenge, Declaration, Meeting, Phase, Poll, WrittenResolution,
 };
@@ -30,6 +31,18 @@ pub fn apply(state: &mut Association, event: &Event) {
         }
         Fact::RepresentativeWithdrawn { person, member } => {
             state.register.representatives.remove(&(*person, *member));
+        }
+        Fact::KeyEnrolled { person, key, sequence, .. } => state.keys.enrol(*person, *key, *sequence, at),
+        Fact::KeyRotated { person, old_key, key, sequence, .. } => {
+            state.keys.used(old_key, *sequence);
+            state.keys.retire(old_key, KeyStatus::Rotated, at);
+            state.keys.enrol(*person, *key, *sequence, at);
+        }
+        Fact::KeyRevoked { key, signed, .. } => {
+            if let Some(s) = signed {
+                state.keys.used(key, s.sequence);
+            }
+            state.keys.retire(key, KeyStatus::Revoked, at);
         }
         Fact::SupervisoryBoardChairAppointed { person, deputy } => {
             if *deputy {
@@ -68,9 +81,14 @@ pub fn apply(state: &mut Association, event: &Event) {
             m.phase = Phase::Convened;
             m.convocation = Some(convocation.clone());
         }),
-        Fact::ProxyGranted { meeting, proxy } => with_meeting(state, *meeting, |m| {
-            m.proxies.insert(proxy.id, proxy.clone());
-        }),
+        Fact::ProxyGranted { meeting, proxy } => {
+            if let Some(s) = &proxy.signed {
+                state.keys.used(&s.key, s.sequence);
+            }
+            with_meeting(state, *meeting, |m| {
+                m.proxies.insert(proxy.id, proxy.clone());
+            });
+        }
         Fact::ProxyRevoked { meeting, proxy } => with_meeting(state, *meeting, |m| {
             if let Some(p) = m.proxies.get_mut(proxy) {
                 p.revoked_at = Some(at);
@@ -142,16 +160,21 @@ pub fn apply(state: &mut Association, event: &Event) {
                 p.voided_by = Some(*by);
             }
         }),
-        Fact::BallotCast { meeting, poll, item, ballot } => with_meeting(state, *meeting, |m| match poll {
-            Some(poll) => {
-                if let Some(p) = m.polls.get_mut(poll) {
-                    p.ballots.insert(ballot.member, ballot.clone());
+        Fact::BallotCast { meeting, poll, item, ballot } => {
+            if let Some(s) = &ballot.signed {
+                state.keys.used(&s.key, s.sequence);
+            }
+            with_meeting(state, *meeting, |m| match poll {
+                Some(poll) => {
+                    if let Some(p) = m.polls.get_mut(poll) {
+                        p.ballots.insert(ballot.member, ballot.clone());
+                    }
                 }
-            }
-            None => {
-                m.advance_ballots.entry(*item).or_default().insert(ballot.member, ballot.clone());
-            }
-        }),
+                None => {
+                    m.advance_ballots.entry(*item).or_default().insert(ballot.member, ballot.clone());
+                }
+            });
+        }
         Fact::PollClosed { meeting, poll, result } => with_meeting(state, *meeting, |m| {
             if let Some(p) = m.polls.get_mut(poll) {
                 p.closed_at = Some(at);
@@ -160,11 +183,14 @@ pub fn apply(state: &mut Association, event: &Event) {
                 p.result = Some((**result).clone());
             }
         }),
-        Fact::ResultDeclared { meeting, poll, by, outcome } => with_meeting(state, *meeting, |m| {
-            if let Some(p) = m.polls.get_mut(poll) {
-                p.declaration = Some(Declaration { at, by: *by, outcome: *outcome });
-            }
-        }),
+        Fact::ResultDeclared { meeting, poll, by, outcome, signed } => {
+            state.keys.used(&signed.key, signed.sequence);
+            with_meeting(state, *meeting, |m| {
+                if let Some(p) = m.polls.get_mut(poll) {
+                    p.declaration = Some(Declaration { at, by: *by, outcome: *outcome });
+                }
+            });
+        }
         Fact::DeclarationChallenged { meeting, poll, supporters } => with_meeting(state, *meeting, |m| {
             if let Some(p) = m.polls.get_mut(poll) {
                 p.challenge = Some(Challenge { at, supporters: supporters.clone() });

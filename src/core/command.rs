@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::Instant;
 use super::ids::{AgendaItemId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId};
+use super::keys::{KeyBytes, KeySignature, SignatureBytes, Signed};
 use super::model::{Choice, Convener, Counts, Instruction, Mode, PollMethod, ProxyForm, ProxyHolder};
 use super::profile::DecisionKind;
 use super::register::{Capacity, EmailAddress, Language, MemberKind, Profession};
@@ -49,6 +50,31 @@ pub enum Command {
         person: PersonId,
         member: MemberId,
     },
+    /// A person enrols their first key, or a new one after revoking the last: `signature` is
+    /// the key's own, over the key statement (proof of possession).
+    EnrolKey {
+        person: PersonId,
+        key: KeyBytes,
+        sequence: u64,
+        signature: SignatureBytes,
+    },
+    /// A person replaces their current key by `key`: the statement is signed by the current
+    /// key (`signature`) and by the new one (`new_key_signature`).
+    RotateKey {
+        person: PersonId,
+        key: KeyBytes,
+        sequence: u64,
+        signature: SignatureBytes,
+        new_key_signature: SignatureBytes,
+    },
+    /// A key is revoked: by its holder, who signs the statement with it, or by the
+    /// secretariat when the key is lost (`signed: None`).
+    RevokeKey {
+        person: PersonId,
+        key: KeyBytes,
+        #[serde(default)]
+        signed: Option<KeySignature>,
+    },
     /// Records who chairs the supervisory board (`deputy: false`) or deputises (`true`).
     AppointSupervisoryBoardChair {
         person: PersonId,
@@ -89,6 +115,9 @@ pub enum Command {
         #[serde(default)]
         instructions: BTreeMap<AgendaItemId, Instruction>,
         form: ProxyForm,
+        /// The grantor's representative's signature; required for an electronic proxy.
+        #[serde(default)]
+        signed: Option<Signed>,
     },
     RevokeProxy {
         meeting: MeetingId,
@@ -145,6 +174,9 @@ pub enum Command {
         member: MemberId,
         person: PersonId,
         choice: Choice,
+        /// The caster's signature over the ballot statement; required (R8).
+        #[serde(default)]
+        signed: Option<Signed>,
     },
     /// `counts` are the chair's counts for a poll by voice or on paper; none for an
     /// electronic poll.
@@ -160,6 +192,9 @@ pub enum Command {
         poll: PollId,
         by: PersonId,
         outcome: super::model::Outcome,
+        /// The chair's signature over the declaration statement; required (R8).
+        #[serde(default)]
+        signed: Option<Signed>,
     },
     /// The declaration is disputed at once (Art. 17.5) by these members.
     ChallengeDeclaration {

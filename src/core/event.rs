@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::Instant;
 use super::ids::{AgendaItemId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId};
+use super::keys::{KeyBytes, KeySignature, SignatureBytes, Signed};
 use super::model::AttendsAs;
 use super::model::{AgendaItem, Ballot, Convocation, Mode, Outcome, PollMethod, Proxy};
 use super::profile::DecisionKind;
@@ -47,6 +48,26 @@ pub enum Fact {
     RepresentativeWithdrawn {
         person: PersonId,
         member: MemberId,
+    },
+    KeyEnrolled {
+        person: PersonId,
+        key: KeyBytes,
+        sequence: u64,
+        signature: SignatureBytes,
+    },
+    KeyRotated {
+        person: PersonId,
+        old_key: KeyBytes,
+        key: KeyBytes,
+        sequence: u64,
+        signature: SignatureBytes,
+        new_key_signature: SignatureBytes,
+    },
+    /// `signed: None` when the secretariat revoked a lost key.
+    KeyRevoked {
+        person: PersonId,
+        key: KeyBytes,
+        signed: Option<KeySignature>,
     },
     SupervisoryBoardChairAppointed {
         person: PersonId,
@@ -139,6 +160,7 @@ pub enum Fact {
         poll: PollId,
         by: PersonId,
         outcome: Outcome,
+        signed: Signed,
     },
     DeclarationChallenged {
         meeting: MeetingId,

@@ -33,6 +33,7 @@ mod event;
 pub mod fraction;
 mod handle;
 pub mod ids;
+pub mod keys;
 mod model;
 pub mod profile;
 pub mod records;
@@ -45,10 +46,11 @@ pub use calendar::{CalendarDay, Instant};
 pub use command::{AgendaItemSpec, Command, MotionSpec};
 pub use event::{Event, Fact};
 pub use fraction::Fraction;
-pub use handle::{handle, provision_of};
+pub use handle::{handle, handle_preverified, provision_of};
 pub use ids::{
     AgendaItemId, AssociationId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId,
 };
+pub use keys::{KeyBytes, KeyRing, KeySignature, KeyStatus, SignatureBytes, Signed};
 pub use model::*;
 pub use profile::{DecisionKind, RulesProfile};
 pub use tally::{PollResult, ResolutionResult};

@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::calendar::Instant;
-use super::ids::{AgendaItemId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId};
+use super::ids::{
+    AgendaItemId, AssociationId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId,
+};
+use super::keys::{KeyRing, Signed};
 use super::profile::{DecisionKind, RulesProfile};
 use super::register::Register;
 use super::tally::{PollResult, ResolutionResult};
@@ -15,16 +18,28 @@ use super::tally::{PollResult, ResolutionResult};
 /// Everything the core knows of one association.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Association {
+    /// The association's id, which every signed statement binds; nil for an association
+    /// that exists only in a replay or a test.
+    pub id: AssociationId,
     pub profile: RulesProfile,
     pub register: Register,
     pub meetings: BTreeMap<MeetingId, Meeting>,
     pub requests: BTreeMap<RequestId, MembersRequest>,
     pub resolutions: BTreeMap<ResolutionId, WrittenResolution>,
+    /// Persons' keys, as enrolled, rotated and revoked.
+    pub keys: KeyRing,
 }
 
 impl Association {
+    /// An association without an id of its own (a replay, a test).
     pub fn new(profile: RulesProfile) -> Self {
+        Self::with_id(AssociationId::from_uuid(uuid::Uuid::nil()), profile)
+    }
+
+    pub fn with_id(id: AssociationId, profile: RulesProfile) -> Self {
         Self {
+            id,
+            keys: KeyRing::default(),
             profile,
             register: Register::default(),
             meetings: BTreeMap::new(),
@@ -255,6 +270,9 @@ pub struct Proxy {
     pub form: ProxyForm,
     pub received_at: Instant,
     pub revoked_at: Option<Instant>,
+    /// The signature of the grantor's representative on an electronic proxy (R8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<Signed>,
 }
 
 /// How a member attends (Art. 8.11).
@@ -317,6 +335,10 @@ pub struct Ballot {
     pub choice: Choice,
     pub via: Via,
     pub cast_at: Instant,
+    /// The caster's signature over the ballot statement (R8); none for a vote on a
+    /// resolution outside a meeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<Signed>,
 }
 
 /// How a poll is held (Art. 8.10).

@@ -94,10 +94,13 @@ pub enum Provision {
     WrittenResolution,
     /// Minutes and the list of decisions.
     Minutes,
+    /// Ballots, electronic proxies and declarations signed by their authors, with keys
+    /// recorded in the log.
+    SignedRecord,
 }
 
 impl Provision {
-    pub const ALL: [Provision; 26] = [
+    pub const ALL: [Provision; 27] = [
         Provision::VotingRight,
         Provision::Suspension,
         Provision::Membership,
@@ -124,6 +127,7 @@ impl Provision {
         Provision::Entrenched,
         Provision::WrittenResolution,
         Provision::Minutes,
+        Provision::SignedRecord,
     ];
 
     /// The rule of RULES.md that this provision belongs to.
@@ -138,7 +142,7 @@ impl Provision {
             PollMethod | Declaration => RuleId::R6,
             Majority | Tie | Quorum | OrdinaryFollowUp | TwoThirds | StatuteAmendment | Dissolution
             | Regulations | Entrenched | WrittenResolution => RuleId::R7,
-            Minutes => RuleId::R8,
+            Minutes | SignedRecord => RuleId::R8,
         }
     }
 }

@@ -34,3 +34,17 @@ id_schema!(
     RequestId,
     ResolutionId
 );
+
+/// The author's signature on a statement, as request bodies carry it (docs/encoding.md).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SignatureSchema {
+    /// The signer's public Ed25519 key: 64 hexadecimal digits.
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
+    pub key: String,
+    /// The signer's sequence number, above every one this key signed before.
+    pub sequence: u64,
+    /// The Ed25519 signature over the statement's canonical bytes: 128 hexadecimal digits.
+    #[schema(pattern = "^[0-9a-fA-F]{128}$")]
+    pub signature: String,
+}

@@ -3,6 +3,7 @@
 //! ([`signature`]), and an RFC 6962 Merkle tree over the log with inclusion and consistency
 //! proofs ([`merkle`]). Pure: no IO, no clock.
 
+pub mod author;
 pub mod canonical;
 pub mod log;
 pub mod merkle;

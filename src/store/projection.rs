@@ -45,6 +45,8 @@ pub fn project(
         | Fact::RepresentativeWithdrawn { person, member } => {
             representative_row(conn, a, state, *person, *member)
         }
+        // Keys are read from the folded state; no table projects them.
+        Fact::KeyEnrolled { .. } | Fact::KeyRotated { .. } | Fact::KeyRevoked { .. } => Ok(()),
         Fact::SupervisoryBoardChairAppointed { person, deputy } => {
             let role = if *deputy { "deputy" } else { "chair" };
             diesel::delete(

@@ -10,6 +10,7 @@ use stembus::core::{
     Association, Choice, Command, Convener, Counts, DecisionKind, Event, Instant, Mode, PollMethod,
     PollResult, ProxyForm, ProxyHolder, ProxyId, ResolutionId, RulesProfile, apply, execute,
 };
+use stembus::ledger::author::with_scenario_signatures;
 
 use crate::support::{
     ALV, CONVENED_AT, Fixture, MEETING_STARTS, alv, chair, create_meeting_command, member, motion, poll, rep,
@@ -81,6 +82,7 @@ fn electronic_poll(advance: &[(usize, Choice)], ballots: &[(usize, Choice)]) -> 
             member: member(*i),
             person: rep(*i),
             choice: *choice,
+            signed: None,
         });
     }
     f.at("2026-06-10T18:50:00+02:00");
@@ -167,12 +169,22 @@ fn resolution() -> ResolutionId {
 
 fn command_of(step: &Step) -> Command {
     match *step {
-        Step::Ballot(i, choice) => {
-            Command::CastBallot { meeting: alv(), item: motion(), member: member(i), person: rep(i), choice }
-        }
-        Step::ChairBallot(i, choice) => {
-            Command::CastBallot { meeting: alv(), item: motion(), member: member(i), person: chair(), choice }
-        }
+        Step::Ballot(i, choice) => Command::CastBallot {
+            meeting: alv(),
+            item: motion(),
+            member: member(i),
+            person: rep(i),
+            choice,
+            signed: None,
+        },
+        Step::ChairBallot(i, choice) => Command::CastBallot {
+            meeting: alv(),
+            item: motion(),
+            member: member(i),
+            person: chair(),
+            choice,
+            signed: None,
+        },
         Step::ProxyToChair(i) => Command::GrantProxy {
             meeting: alv(),
             proxy: proxy_id(i),
@@ -180,6 +192,7 @@ fn command_of(step: &Step) -> Command {
             holder: ProxyHolder::SupervisoryBoardChair { person: chair() },
             instructions: BTreeMap::new(),
             form: ProxyForm::Electronic,
+            signed: None,
         },
         Step::RevokeProxy(i) => Command::RevokeProxy { meeting: alv(), proxy: proxy_id(i) },
         Step::ResolutionVote(i, choice) => Command::CastResolutionVote {
@@ -208,6 +221,7 @@ struct Live {
 
 impl Live {
     fn must(&mut self, command: Command, now: Instant) {
+        let command = self.signed(command, now);
         let shown = format!("{command:?}");
         let events = execute(&mut self.state, command, now)
             .unwrap_or_else(|v| panic!("refused: {v}\ncommand: {shown}"));
@@ -215,7 +229,19 @@ impl Live {
     }
 
     /// Runs a command; a refused one leaves no events.
+    /// The command signed by its author's scenario key, enrolled first if need be.
+    fn signed(&mut self, command: Command, now: Instant) -> Command {
+        let (enrolment, command) = with_scenario_signatures(&self.state, command);
+        if let Some(enrolment) = enrolment
+            && let Ok(events) = execute(&mut self.state, enrolment, now)
+        {
+            self.events.extend(events);
+        }
+        command
+    }
+
     fn attempt(&mut self, command: Command, now: Instant) {
+        let command = self.signed(command, now);
         if let Ok(events) = execute(&mut self.state, command, now) {
             self.events.extend(events);
         }
@@ -324,7 +350,10 @@ fn live_meeting(before: &[Step], on_the_day: &[Step], in_meeting: &[Step], in_po
         .as_ref()
         .map(|r| r.outcome)
         .unwrap_or_else(|| panic!("no result"));
-    live.must(Command::DeclareResult { meeting: alv(), poll: poll("p"), by: chair(), outcome }, closing);
+    live.must(
+        Command::DeclareResult { meeting: alv(), poll: poll("p"), by: chair(), outcome, signed: None },
+        closing,
+    );
     live.must(Command::CloseMeeting { meeting: alv(), by: chair() }, t("2026-06-10T19:31:00+02:00"));
     live.must(Command::ConcludeResolution { resolution: resolution() }, t("2026-07-01T09:00:00+02:00"));
     live

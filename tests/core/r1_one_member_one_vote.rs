@@ -40,7 +40,7 @@ fn check_in_command(i: usize, person: PersonId) -> Command {
 }
 
 fn ballot(i: usize, person: PersonId, choice: Choice) -> Command {
-    Command::CastBallot { meeting: alv(), item: motion(), member: member(i), person, choice }
+    Command::CastBallot { meeting: alv(), item: motion(), member: member(i), person, choice, signed: None }
 }
 
 fn open_meeting(f: &mut Fixture) {

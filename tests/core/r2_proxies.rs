@@ -36,6 +36,7 @@ fn grant_with(
         holder,
         instructions,
         form: ProxyForm::Electronic,
+        signed: None,
     }
 }
 
@@ -52,7 +53,7 @@ fn check_in(i: usize, person: PersonId) -> Command {
 }
 
 fn ballot(i: usize, person: PersonId, choice: Choice) -> Command {
-    Command::CastBallot { meeting: alv(), item: motion(), member: member(i), person, choice }
+    Command::CastBallot { meeting: alv(), item: motion(), member: member(i), person, choice, signed: None }
 }
 
 fn on_the_day(f: &mut Fixture) {

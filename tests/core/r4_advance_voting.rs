@@ -27,7 +27,14 @@ fn convene_at(f: &mut Fixture, convened_at: &str, starts_at: &str, advance_votin
 /// Member `i` votes on the motion through its own representative (before the meeting: an
 /// advance ballot).
 fn ballot(i: usize, choice: Choice) -> Command {
-    Command::CastBallot { meeting: alv(), item: motion(), member: member(i), person: rep(i), choice }
+    Command::CastBallot {
+        meeting: alv(),
+        item: motion(),
+        member: member(i),
+        person: rep(i),
+        choice,
+        signed: None,
+    }
 }
 
 fn window_opens(f: &Fixture) -> Instant {

@@ -26,7 +26,7 @@ fn close_poll(name: &str, by: PersonId, counts: Option<Counts>) -> Command {
 }
 
 fn declare(name: &str, by: PersonId, outcome: Outcome) -> Command {
-    Command::DeclareResult { meeting: alv(), poll: poll(name), by, outcome }
+    Command::DeclareResult { meeting: alv(), poll: poll(name), by, outcome, signed: None }
 }
 
 fn challenge(name: &str, supporters: &[usize]) -> Command {
@@ -38,7 +38,14 @@ fn challenge(name: &str, supporters: &[usize]) -> Command {
 }
 
 fn ballot(i: usize, choice: Choice) -> Command {
-    Command::CastBallot { meeting: alv(), item: motion(), member: member(i), person: rep(i), choice }
+    Command::CastBallot {
+        meeting: alv(),
+        item: motion(),
+        member: member(i),
+        person: rep(i),
+        choice,
+        signed: None,
+    }
 }
 
 fn counts(in_favour: u64, against: u64, abstain: u64) -> Counts {

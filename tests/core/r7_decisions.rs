@@ -13,7 +13,7 @@ use crate::support::{
 };
 
 fn declare(f: &mut Fixture, name: &str, outcome: Outcome) {
-    f.run(Command::DeclareResult { meeting: alv(), poll: poll(name), by: chair(), outcome });
+    f.run(Command::DeclareResult { meeting: alv(), poll: poll(name), by: chair(), outcome, signed: None });
 }
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -215,6 +215,7 @@ fn poll_in_follow_up(f: &mut Fixture, opens_at: &str, present: usize, for_: usiz
             member: member(i),
             person: rep(i),
             choice,
+            signed: None,
         });
     }
     f.run(Command::ClosePoll { meeting: alv2(), poll: p, by: chair(), counts: None });

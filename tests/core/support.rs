@@ -8,6 +8,7 @@ use stembus::core::{
     MeetingId, MemberId, Mode, MotionSpec, PersonId, PollId, PollMethod, PollResult, ProxyForm, ProxyHolder,
     ProxyId, RuleId, RuleViolation, RulesProfile, execute,
 };
+use stembus::ledger::author::with_scenario_signatures;
 
 /// A moment from RFC 3339 text, e.g. `t("2026-06-10T19:00:00+02:00")`.
 pub fn t(text: &str) -> Instant {
@@ -117,15 +118,38 @@ impl Fixture {
     }
 
     /// Runs a command that must be accepted.
+    /// Runs a command, signed by its author's scenario key (enrolled on first use) when it
+    /// needs a signature.
     pub fn run(&mut self, command: Command) -> Vec<Event> {
+        let command = self.signed(command);
+        self.run_as_is(command)
+    }
+
+    /// Runs a command exactly as given, without signing it.
+    pub fn run_as_is(&mut self, command: Command) -> Vec<Event> {
         let shown = format!("{command:?}");
         execute(&mut self.state, command, self.now)
             .unwrap_or_else(|v| panic!("refused: {v}\ncommand: {shown}"))
     }
 
-    /// Runs a command that must be refused, checks that the refusal changed nothing, and
-    /// returns the violation.
+    /// The command signed as `run` signs it; the author's key is enrolled first if need be.
+    pub fn signed(&mut self, command: Command) -> Command {
+        let (enrolment, command) = with_scenario_signatures(&self.state, command);
+        if let Some(enrolment) = enrolment {
+            self.run_as_is(enrolment);
+        }
+        command
+    }
+
+    /// Runs a command that must be refused, signed as `run` signs it, checks that the refusal
+    /// changed nothing, and returns the violation.
     pub fn refuse(&mut self, command: Command) -> RuleViolation {
+        let command = self.signed(command);
+        self.refuse_as_is(command)
+    }
+
+    /// [`Fixture::refuse`] for a command exactly as given, without signing it.
+    pub fn refuse_as_is(&mut self, command: Command) -> RuleViolation {
         let before = self.state.clone();
         let shown = format!("{command:?}");
         match execute(&mut self.state, command, self.now) {
@@ -185,18 +209,16 @@ impl Fixture {
         grantor: usize,
         holder: ProxyHolder,
     ) -> Result<Vec<Event>, RuleViolation> {
-        execute(
-            &mut self.state,
-            Command::GrantProxy {
-                meeting: alv(),
-                proxy: ProxyId::named(name),
-                grantor: member(grantor),
-                holder,
-                instructions: Default::default(),
-                form: ProxyForm::Electronic,
-            },
-            self.now,
-        )
+        let command = self.signed(Command::GrantProxy {
+            meeting: alv(),
+            proxy: ProxyId::named(name),
+            grantor: member(grantor),
+            holder,
+            instructions: Default::default(),
+            form: ProxyForm::Electronic,
+            signed: None,
+        });
+        execute(&mut self.state, command, self.now)
     }
 
     pub fn open_poll(&mut self, name: &str) {
@@ -218,6 +240,7 @@ impl Fixture {
             member: member(i),
             person: rep(i),
             choice,
+            signed: None,
         });
     }
 

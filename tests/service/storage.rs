@@ -45,7 +45,7 @@ fn replay_2022(service: &Service) {
     for step in scenario.step {
         let now = step.at.or(at).unwrap_or_else(|| panic!("the first step has no moment"));
         at = Some(now);
-        match (service.execute(dimpact(), step.command, now), step.expect) {
+        match (service.execute_scenario(dimpact(), step.command, now), step.expect) {
             (Ok(_), None) => {}
             (Err(ServiceError::Refused(v)), Some(code)) => assert_eq!(v.code, code),
             (other, expect) => panic!("unexpected: {other:?}, expected {expect:?}"),
@@ -154,7 +154,7 @@ both_backends!(the_stored_log_replays_to_the_same_state_as_the_core, |db| {
     let stream = log::read_stream(&mut conn, dimpact(), &meeting).unwrap_or_else(|e| panic!("{e}"));
     let indices: Vec<i64> = stream.iter().map(|l| l.stream_index).collect();
     assert_eq!(indices, (0..stream.len() as i64).collect::<Vec<_>>());
-    let mut folded = stembus::core::Association::new(RulesProfile::dimpact_2023());
+    let mut folded = stembus::core::Association::with_id(dimpact(), RulesProfile::dimpact_2023());
     for l in &logged {
         stembus::core::apply(&mut folded, &l.event);
     }
@@ -169,7 +169,7 @@ fn open_poll(service: &Service, n: usize) {
     };
     let t = |s: &str| -> chrono::DateTime<chrono::Utc> { s.parse().unwrap_or_else(|e| panic!("{e}")) };
     let run = |c: Command, at: &str| {
-        service.execute(dimpact(), c, t(at)).unwrap_or_else(|e| panic!("{e}"));
+        service.execute_scenario(dimpact(), c, t(at)).unwrap_or_else(|e| panic!("{e}"));
     };
     let early = "2026-05-01T10:00:00+02:00";
     for i in 0..n {
@@ -295,8 +295,9 @@ both_backends!(two_instances_writing_at_once_keep_one_ordered_log, |db| {
                         member: MemberId::named(&format!("m{i}")),
                         person: PersonId::named(&format!("p{i}")),
                         choice,
+                        signed: None,
                     };
-                    service.execute(dimpact(), cast, at).unwrap_or_else(|e| panic!("{e}"));
+                    service.execute_scenario(dimpact(), cast, at).unwrap_or_else(|e| panic!("{e}"));
                 }
             })
         })
@@ -339,7 +340,7 @@ fn the_core_alone_and_the_service_decide_alike() {
     replay_2022(&service);
     let text = include_str!("../../scenarios/alv-2022-12-07.toml");
     let core = Scenario::from_toml(text)
-        .and_then(|s| s.replay(RulesProfile::dimpact_2023()))
+        .and_then(|s| s.replay_as(dimpact(), RulesProfile::dimpact_2023()))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(service.read(dimpact(), |s| s.clone()).ok(), Some(core.state));
 }

@@ -3,6 +3,7 @@
 //! state, so a refused command changes nothing.
 
 mod convening;
+mod keys;
 mod lookups;
 mod polls;
 mod proxies;
@@ -30,7 +31,20 @@ use crate::core::violation::{Provision, RuleViolation};
 
 /// Checks `command` at `now` against the rules and the state; returns the events it causes.
 pub fn handle(state: &Association, command: Command, now: Instant) -> Result<Vec<Event>, RuleViolation> {
-    let d = Decider { s: state, now };
+    let d = Decider { s: state, now, verify_signatures: true };
+    let facts = d.decide(command)?;
+    Ok(facts.into_iter().map(|fact| Event { at: now, fact }).collect())
+}
+
+/// [`handle`] for a caller that has already verified every signature the command carries
+/// (the auditor's verifier checks a whole log's signatures in batches first). Everything else,
+/// including which key may sign and its sequence numbers, is checked as `handle` does.
+pub fn handle_preverified(
+    state: &Association,
+    command: Command,
+    now: Instant,
+) -> Result<Vec<Event>, RuleViolation> {
+    let d = Decider { s: state, now, verify_signatures: false };
     let facts = d.decide(command)?;
     Ok(facts.into_iter().map(|fact| Event { at: now, fact }).collect())
 }
@@ -38,6 +52,8 @@ pub fn handle(state: &Association, command: Command, now: Instant) -> Result<Vec
 struct Decider<'a> {
     s: &'a Association,
     now: Instant,
+    /// False when the caller verified the signatures already.
+    verify_signatures: bool,
 }
 
 type Decided = Result<Vec<Fact>, RuleViolation>;
@@ -138,9 +154,14 @@ impl Decider<'_> {
             ConveneMeeting { meeting, by, advance_voting, electronic_participation } => {
                 self.convene(meeting, by, advance_voting, electronic_participation)
             }
-            GrantProxy { meeting, proxy, grantor, holder, instructions, form } => {
+            EnrolKey { person, key, sequence, signature } => self.enrol_key(person, key, sequence, signature),
+            RotateKey { person, key, sequence, signature, new_key_signature } => {
+                self.rotate_key(person, key, sequence, signature, new_key_signature)
+            }
+            RevokeKey { person, key, signed } => self.revoke_key(person, key, signed),
+            GrantProxy { meeting, proxy, grantor, holder, instructions, form, signed } => {
                 let m = self.meeting(meeting)?;
-                self.grant_proxy(
+                let mut facts = self.grant_proxy(
                     m,
                     Proxy {
                         id: proxy,
@@ -150,8 +171,11 @@ impl Decider<'_> {
                         form,
                         received_at: self.now,
                         revoked_at: None,
+                        signed: None,
                     },
-                )
+                )?;
+                self.sign_proxy(&mut facts, signed)?;
+                Ok(facts)
             }
             RevokeProxy { meeting, proxy } => self.revoke_proxy(meeting, proxy),
             OpenMeeting { meeting, chair, appointed_by_meeting } => {
@@ -196,11 +220,15 @@ impl Decider<'_> {
             OpenPoll { meeting, poll, item, method, by, revote_of } => {
                 self.open_poll(meeting, poll, item, method, by, revote_of)
             }
-            CastBallot { meeting, item, member, person, choice } => {
-                self.cast_ballot(meeting, item, member, person, choice)
+            CastBallot { meeting, item, member, person, choice, signed } => {
+                let mut facts = self.cast_ballot(meeting, item, member, person, choice)?;
+                self.sign_ballot(&mut facts, signed)?;
+                Ok(facts)
             }
             ClosePoll { meeting, poll, by, counts } => self.close_poll(meeting, poll, by, counts),
-            DeclareResult { meeting, poll, by, outcome } => self.declare(meeting, poll, by, outcome),
+            DeclareResult { meeting, poll, by, outcome, signed } => {
+                self.declare(meeting, poll, by, outcome, signed)
+            }
             ChallengeDeclaration { meeting, poll, supporters } => self.challenge(meeting, poll, supporters),
             ProposeResolution {
                 resolution,

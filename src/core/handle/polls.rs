@@ -1,6 +1,7 @@
 //! Polls and ballots (Art. 8.10, 8.13, 17.5): opening, casting, closing, declaring, challenging.
 
 use super::*;
+use crate::core::keys::Signed;
 
 impl Decider<'_> {
     pub(super) fn open_poll(
@@ -137,7 +138,8 @@ impl Decider<'_> {
                         format!("{} has already voted on \"{}\".", who.name, i.title),
                     ));
                 }
-                let ballot = Ballot { member, person, choice, via: Via::Advance, cast_at: self.now };
+                let ballot =
+                    Ballot { member, person, choice, via: Via::Advance, cast_at: self.now, signed: None };
                 Ok(vec![Fact::BallotCast { meeting, poll: None, item, ballot }])
             }
             Phase::Open => {
@@ -169,7 +171,7 @@ impl Decider<'_> {
                         format!("{} has already voted on \"{}\".", who.name, i.title),
                     ));
                 }
-                let ballot = Ballot { member, person, choice, via, cast_at: self.now };
+                let ballot = Ballot { member, person, choice, via, cast_at: self.now, signed: None };
                 Ok(vec![Fact::BallotCast { meeting, poll: Some(poll.id), item, ballot }])
             }
         }
@@ -304,6 +306,7 @@ impl Decider<'_> {
         poll: PollId,
         by: PersonId,
         outcome: Outcome,
+        signed: Option<Signed>,
     ) -> Decided {
         let m = self.meeting(meeting)?;
         self.in_session(m)?;
@@ -330,7 +333,8 @@ impl Decider<'_> {
                 format!("The declaration must follow the count: {}.", result.explanation),
             ));
         }
-        Ok(vec![Fact::ResultDeclared { meeting, poll, by, outcome }])
+        let signed = self.declaration_signature(meeting, poll, by, outcome, result.counts, signed)?;
+        Ok(vec![Fact::ResultDeclared { meeting, poll, by, outcome, signed }])
     }
 
     pub(super) fn challenge(&self, meeting: MeetingId, poll: PollId, supporters: Vec<MemberId>) -> Decided {

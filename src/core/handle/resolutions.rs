@@ -108,7 +108,7 @@ impl Decider<'_> {
         }
         Ok(vec![Fact::ResolutionVoteCast {
             resolution,
-            ballot: Ballot { member, person, choice, via: Via::Own, cast_at: self.now },
+            ballot: Ballot { member, person, choice, via: Via::Own, cast_at: self.now, signed: None },
         }])
     }
 

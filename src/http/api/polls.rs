@@ -16,6 +16,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::register::new_uuid;
 use super::time;
+use crate::core::keys::Signed;
 use crate::core::profile::Majority;
 use crate::core::tally::{DecidedBy, majority_words};
 use crate::core::{
@@ -509,6 +510,10 @@ pub struct Declare {
     /// `adopted`, `rejected` or `no_quorum`; it must follow the count.
     #[schema(value_type = String)]
     pub outcome: Outcome,
+    /// The chair's signature over the declaration statement (docs/encoding.md), which binds
+    /// the outcome and the counts.
+    #[schema(value_type = crate::http::schemas::SignatureSchema)]
+    pub signature: Option<Signed>,
 }
 
 /// Declares the outcome of a closed poll (the chair of the meeting; Art. 17.5).
@@ -523,8 +528,10 @@ async fn declare(
     let (a, meeting, poll) = path.into_inner();
     caller.may_write(a)?;
     must_exist(&state, a, meeting, Some(poll)).await?;
-    let outcome = body.into_inner().outcome;
-    state.execute(a, Command::DeclareResult { meeting, poll, by: caller.person, outcome }).await?;
+    let Declare { outcome, signature } = body.into_inner();
+    state
+        .execute(a, Command::DeclareResult { meeting, poll, by: caller.person, outcome, signed: signature })
+        .await?;
     poll_response(&state, a, meeting, poll, StatusCode::OK).await
 }
 
@@ -590,6 +597,10 @@ pub struct CastBallot {
     /// `for`, `against` or `abstain`.
     #[schema(value_type = String)]
     pub choice: Choice,
+    /// The caller's signature over the ballot statement (docs/encoding.md), which binds
+    /// the association, meeting, item, poll (null for an advance ballot), member, caller and choice.
+    #[schema(value_type = crate::http::schemas::SignatureSchema)]
+    pub signature: Option<Signed>,
 }
 
 /// What the service recorded of a ballot, and where in the meeting's log.
@@ -660,9 +671,12 @@ async fn cast_ballot(
     let (a, meeting, item) = path.into_inner();
     caller.may_write(a)?;
     must_exist(&state, a, meeting, None).await?;
-    let CastBallot { member, choice } = body.into_inner();
+    let CastBallot { member, choice, signature } = body.into_inner();
     let logged = state
-        .execute(a, Command::CastBallot { meeting, item, member, person: caller.person, choice })
+        .execute(
+            a,
+            Command::CastBallot { meeting, item, member, person: caller.person, choice, signed: signature },
+        )
         .await?;
     let mut receipt = receipt(&logged).ok_or_else(|| {
         tracing::error!("an accepted ballot caused no BallotCast event");

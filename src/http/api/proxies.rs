@@ -13,6 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::meetings::read_meeting;
 use super::register::new_uuid;
 use super::time;
+use crate::core::keys::Signed;
 use crate::core::{
     AgendaItemId, Association, AssociationId, Command, Instruction, MeetingId, MemberId, PersonId, Proxy,
     ProxyForm, ProxyHolder, ProxyId,
@@ -170,6 +171,10 @@ pub struct NewProxy {
     #[serde(default)]
     #[schema(value_type = BTreeMap<String, String>)]
     pub instructions: BTreeMap<AgendaItemId, Instruction>,
+    /// For a proxy recorded electronically: the representative's signature over the proxy
+    /// statement (docs/encoding.md), which needs the proxy's `id`.
+    #[schema(value_type = Option<crate::http::schemas::SignatureSchema>)]
+    pub signature: Option<Signed>,
 }
 
 /// Records a proxy before the meeting opens (Art. 8.5). The secretariat records a proxy that
@@ -212,6 +217,7 @@ async fn grant_proxy(
                 holder: b.holder.into(),
                 instructions: b.instructions,
                 form,
+                signed: b.signature,
             },
         )
         .await?;

@@ -1,0 +1,302 @@
+//! Keys and signatures (R8): enrolment, rotation and revocation of a person's key, and the
+//! check that a ballot, an electronic proxy or a declaration is signed by its author's
+//! current key, over the statement's canonical bytes, with a fresh sequence number.
+
+use super::{Decided, Decider};
+use crate::core::event::Fact;
+use crate::core::ids::{MeetingId, PersonId, PollId};
+use crate::core::keys::{KeyBytes, KeySignature, KeyStatus, SignatureBytes, Signed};
+use crate::core::model::{Counts, Outcome, ProxyForm};
+use crate::core::violation::{Provision, RuleViolation};
+use crate::ledger::canonical::{
+    BallotStatement, DeclarationStatement, KeyAction, KeyStatement, ProxyStatement,
+};
+use crate::ledger::signature::{self, PublicKey};
+
+impl Decider<'_> {
+    fn key_refusal(&self, code: &str, message: impl Into<String>) -> RuleViolation {
+        self.refuse(Provision::SignedRecord, code, message)
+    }
+
+    /// The key is usable: a point Stembus accepts (not weak, canonically encoded).
+    fn public_key(&self, key: &KeyBytes) -> Result<PublicKey, RuleViolation> {
+        PublicKey::from_bytes(&key.0)
+            .map_err(|e| self.key_refusal("key.invalid", format!("The key {key} cannot be used: {e}.")))
+    }
+
+    /// Checks `signature` by `key` over `bytes`, strictly, unless signatures were verified
+    /// in a batch before (the auditor's replay).
+    fn verify(
+        &self,
+        key: &KeyBytes,
+        bytes: &[u8],
+        signature: &SignatureBytes,
+        what: &str,
+    ) -> Result<(), RuleViolation> {
+        let public = self.public_key(key)?;
+        if self.verify_signatures {
+            signature::verify(&public, bytes, &signature.0).map_err(|e| {
+                self.key_refusal(
+                    "signature.invalid",
+                    format!("The signature on the {what} does not verify with key {key}: {e}."),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The sequence number is above every one the key signed before.
+    fn fresh(&self, key: &KeyBytes, sequence: u64) -> Result<(), RuleViolation> {
+        if let Some(record) = self.s.keys.get(key)
+            && sequence <= record.last_sequence
+        {
+            return Err(self.key_refusal(
+                "signature.replayed",
+                format!(
+                    "Sequence number {sequence} is not above {}, the last one key {key} signed: a replayed or reordered statement is refused.",
+                    record.last_sequence
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `key` is `person`'s current key.
+    fn current_key_of(&self, person: PersonId, key: &KeyBytes) -> Result<(), RuleViolation> {
+        let name = self.person_name(person);
+        match self.s.keys.current_of(person) {
+            Some(current) if current.key == *key => Ok(()),
+            Some(_) => Err(match self.s.keys.get(key) {
+                Some(r) if r.person == person && r.status == KeyStatus::Revoked => self.key_refusal(
+                    "signature.key_revoked",
+                    format!("Key {key} of {name} was revoked; it signs nothing any more."),
+                ),
+                Some(r) if r.person == person => self.key_refusal(
+                    "signature.key_rotated",
+                    format!("Key {key} of {name} was replaced by a newer key; sign with that."),
+                ),
+                _ => self.key_refusal("signature.wrong_key", format!("Key {key} is not the key of {name}.")),
+            }),
+            None => Err(match self.s.keys.get(key) {
+                Some(r) if r.person == person && r.status == KeyStatus::Revoked => self.key_refusal(
+                    "signature.key_revoked",
+                    format!("Key {key} of {name} was revoked; it signs nothing any more."),
+                ),
+                _ => self.key_refusal(
+                    "signature.no_key",
+                    format!("{name} has no key enrolled; enrol one before signing."),
+                ),
+            }),
+        }
+    }
+
+    /// `signed` is `person`'s current key's fresh, valid signature over `bytes`.
+    fn signed_by(
+        &self,
+        person: PersonId,
+        signed: &Signed,
+        bytes: &[u8],
+        what: &str,
+    ) -> Result<(), RuleViolation> {
+        self.current_key_of(person, &signed.key)?;
+        self.fresh(&signed.key, signed.sequence)?;
+        self.verify(&signed.key, bytes, &signed.signature, what)
+    }
+
+    fn statement(&self, person: PersonId, key: KeyBytes, action: KeyAction, sequence: u64) -> Vec<u8> {
+        KeyStatement { association: self.s.id, person, public_key: key.0, action, sequence }.to_bytes()
+    }
+
+    pub(super) fn enrol_key(
+        &self,
+        person: PersonId,
+        key: KeyBytes,
+        sequence: u64,
+        signature: SignatureBytes,
+    ) -> Decided {
+        self.person(person)?;
+        if let Some(current) = self.s.keys.current_of(person) {
+            return Err(self.key_refusal(
+                "key.already_enrolled",
+                format!(
+                    "{} already has key {}; rotate it or revoke it first.",
+                    self.person_name(person),
+                    current.key
+                ),
+            ));
+        }
+        if self.s.keys.get(&key).is_some() {
+            return Err(self.key_refusal(
+                "key.reused",
+                format!("Key {key} has been enrolled before; a key is enrolled once only."),
+            ));
+        }
+        let bytes = self.statement(person, key, KeyAction::Enrol, sequence);
+        self.verify(&key, &bytes, &signature, "key enrolment")?;
+        Ok(vec![Fact::KeyEnrolled { person, key, sequence, signature }])
+    }
+
+    pub(super) fn rotate_key(
+        &self,
+        person: PersonId,
+        key: KeyBytes,
+        sequence: u64,
+        signature: SignatureBytes,
+        new_key_signature: SignatureBytes,
+    ) -> Decided {
+        self.person(person)?;
+        let Some(current) = self.s.keys.current_of(person) else {
+            return Err(self.key_refusal(
+                "signature.no_key",
+                format!("{} has no current key to rotate; enrol one.", self.person_name(person)),
+            ));
+        };
+        let old_key = current.key;
+        if self.s.keys.get(&key).is_some() {
+            return Err(self.key_refusal(
+                "key.reused",
+                format!("Key {key} has been enrolled before; a key is enrolled once only."),
+            ));
+        }
+        self.fresh(&old_key, sequence)?;
+        let bytes = self.statement(person, key, KeyAction::Rotate, sequence);
+        self.verify(&old_key, &bytes, &signature, "key rotation (by the current key)")?;
+        self.verify(&key, &bytes, &new_key_signature, "key rotation (by the new key)")?;
+        Ok(vec![Fact::KeyRotated { person, old_key, key, sequence, signature, new_key_signature }])
+    }
+
+    pub(super) fn revoke_key(
+        &self,
+        person: PersonId,
+        key: KeyBytes,
+        signed: Option<KeySignature>,
+    ) -> Decided {
+        self.person(person)?;
+        let record = self.s.keys.get(&key).filter(|r| r.person == person).ok_or_else(|| {
+            self.key_refusal(
+                "key.unknown",
+                format!("Key {key} is not a key of {}.", self.person_name(person)),
+            )
+        })?;
+        if record.status != KeyStatus::Current {
+            return Err(self.key_refusal(
+                "key.already_retired",
+                format!("Key {key} is no longer in use; there is nothing to revoke."),
+            ));
+        }
+        if let Some(s) = &signed {
+            self.fresh(&key, s.sequence)?;
+            let bytes = self.statement(person, key, KeyAction::Revoke, s.sequence);
+            self.verify(&key, &bytes, &s.signature, "key revocation")?;
+        }
+        Ok(vec![Fact::KeyRevoked { person, key, signed }])
+    }
+
+    fn unsigned(&self, what: &str) -> RuleViolation {
+        self.key_refusal(
+            &format!("{what}.unsigned"),
+            format!("A {what} must be signed by its author's enrolled key (R8)."),
+        )
+    }
+
+    /// Adds the caster's signature to the ballot in `facts`, once it checks.
+    pub(super) fn sign_ballot(
+        &self,
+        facts: &mut [Fact],
+        signed: Option<Signed>,
+    ) -> Result<(), RuleViolation> {
+        for fact in facts.iter_mut() {
+            if let Fact::BallotCast { meeting, poll, item, ballot } = fact {
+                let signed = signed.ok_or_else(|| self.unsigned("ballot"))?;
+                let bytes = BallotStatement {
+                    association: self.s.id,
+                    meeting: *meeting,
+                    item: *item,
+                    poll: *poll,
+                    member: ballot.member,
+                    person: ballot.person,
+                    choice: ballot.choice,
+                    sequence: signed.sequence,
+                }
+                .to_bytes();
+                self.signed_by(ballot.person, &signed, &bytes, "ballot")?;
+                ballot.signed = Some(signed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the grantor's representative's signature to the proxy in `facts`, once it checks.
+    /// An electronic proxy must be signed; a paper proxy may be.
+    pub(super) fn sign_proxy(&self, facts: &mut [Fact], signed: Option<Signed>) -> Result<(), RuleViolation> {
+        for fact in facts.iter_mut() {
+            if let Fact::ProxyGranted { meeting, proxy } = fact {
+                let Some(signed) = signed else {
+                    if proxy.form == ProxyForm::Electronic {
+                        return Err(self.unsigned("proxy"));
+                    }
+                    continue;
+                };
+                let signer = self.s.keys.get(&signed.key).map(|r| r.person).ok_or_else(|| {
+                    self.key_refusal(
+                        "signature.unknown_key",
+                        format!("Key {} is not enrolled in this association.", signed.key),
+                    )
+                })?;
+                if !self.s.register.represents(signer, proxy.grantor) {
+                    return Err(self.key_refusal(
+                        "proxy.not_signed_by_representative",
+                        format!(
+                            "An electronic proxy is signed by a representative of {}; {} is not one.",
+                            self.name(proxy.grantor),
+                            self.person_name(signer)
+                        ),
+                    ));
+                }
+                let bytes = ProxyStatement {
+                    association: self.s.id,
+                    meeting: *meeting,
+                    proxy: proxy.id,
+                    grantor: proxy.grantor,
+                    person: signer,
+                    holder: proxy.holder,
+                    instructions: proxy.instructions.clone(),
+                    sequence: signed.sequence,
+                }
+                .to_bytes();
+                self.signed_by(signer, &signed, &bytes, "proxy")?;
+                proxy.signed = Some(signed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the chair's signature on a declaration: the chair signs the outcome with the
+    /// counts it rests on.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn declaration_signature(
+        &self,
+        meeting: MeetingId,
+        poll: PollId,
+        chair: PersonId,
+        outcome: Outcome,
+        counts: Counts,
+        signed: Option<Signed>,
+    ) -> Result<Signed, RuleViolation> {
+        let signed = signed.ok_or_else(|| self.unsigned("declaration"))?;
+        let bytes = DeclarationStatement {
+            association: self.s.id,
+            meeting,
+            poll,
+            chair,
+            outcome,
+            votes_for: counts.in_favour,
+            votes_against: counts.against,
+            abstentions: counts.abstain,
+            sequence: signed.sequence,
+        }
+        .to_bytes();
+        self.signed_by(chair, &signed, &bytes, "declaration")?;
+        Ok(signed)
+    }
+}

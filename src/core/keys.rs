@@ -1,0 +1,176 @@
+//! Persons' Ed25519 keys as the log records them, and the signatures that statements carry.
+//!
+//! A person enrols a key by signing a key statement with it (proof of possession), rotates
+//! it by signing the new key's statement with both the old and the new key, and revokes it by
+//! signing with it, or through the secretariat when the key is lost. A key is never enrolled
+//! twice, by the same person or another: a rotated or revoked key stays retired.
+//!
+//! The bytes that are signed are the canonical statements of `ledger::canonical`
+//! (docs/encoding.md); this module only holds what the log records.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::calendar::Instant;
+use super::ids::PersonId;
+
+/// `N` raw bytes, written as lowercase hexadecimal in JSON.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Bytes<const N: usize>(pub [u8; N]);
+
+/// A public Ed25519 key: 32 bytes.
+pub type KeyBytes = Bytes<32>;
+/// An Ed25519 signature: 64 bytes.
+pub type SignatureBytes = Bytes<64>;
+
+impl<const N: usize> Bytes<N> {
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Exactly `2 × N` hexadecimal digits.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        if text.len() != 2 * N || !text.is_ascii() {
+            return None;
+        }
+        let mut out = [0u8; N];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Self(out))
+    }
+}
+
+impl<const N: usize> From<[u8; N]> for Bytes<N> {
+    fn from(bytes: [u8; N]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl<const N: usize> fmt::Debug for Bytes<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl<const N: usize> fmt::Display for Bytes<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl<const N: usize> Serialize for Bytes<N> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de, const N: usize> Deserialize<'de> for Bytes<N> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::from_hex(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("expected {} hexadecimal digits", 2 * N)))
+    }
+}
+
+/// The author's signature on a statement: the key that signed, the signer's sequence number
+/// (strictly increasing over everything the key signs) and the Ed25519 signature over the
+/// statement's canonical bytes, which the log rebuilds from the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signed {
+    pub key: KeyBytes,
+    pub sequence: u64,
+    pub signature: SignatureBytes,
+}
+
+/// A signature by a key named elsewhere (a key's own statement).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySignature {
+    pub sequence: u64,
+    pub signature: SignatureBytes,
+}
+
+/// What became of a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    /// The person's key: what it signs counts.
+    Current,
+    /// Replaced by a newer key; what it signs from then on is refused.
+    Rotated,
+    /// Revoked; what it signs from then on is refused.
+    Revoked,
+}
+
+/// One key the log has seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub key: KeyBytes,
+    pub person: PersonId,
+    pub status: KeyStatus,
+    pub enrolled_at: Instant,
+    pub retired_at: Option<Instant>,
+    /// The highest sequence number this key has signed.
+    pub last_sequence: u64,
+}
+
+/// Every key enrolled in an association, and each person's current key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRing {
+    pub keys: BTreeMap<KeyBytes, KeyRecord>,
+    pub current: BTreeMap<PersonId, KeyBytes>,
+}
+
+impl KeyRing {
+    /// The person's current key.
+    pub fn current_of(&self, person: PersonId) -> Option<&KeyRecord> {
+        self.current.get(&person).and_then(|k| self.keys.get(k))
+    }
+
+    pub fn get(&self, key: &KeyBytes) -> Option<&KeyRecord> {
+        self.keys.get(key)
+    }
+
+    /// The keys a person has had, oldest first.
+    pub fn of_person(&self, person: PersonId) -> Vec<&KeyRecord> {
+        let mut keys: Vec<&KeyRecord> = self.keys.values().filter(|r| r.person == person).collect();
+        keys.sort_by_key(|r| r.enrolled_at);
+        keys
+    }
+
+    pub(crate) fn enrol(&mut self, person: PersonId, key: KeyBytes, sequence: u64, at: Instant) {
+        self.keys.insert(
+            key,
+            KeyRecord {
+                key,
+                person,
+                status: KeyStatus::Current,
+                enrolled_at: at,
+                retired_at: None,
+                last_sequence: sequence,
+            },
+        );
+        self.current.insert(person, key);
+    }
+
+    pub(crate) fn retire(&mut self, key: &KeyBytes, status: KeyStatus, at: Instant) {
+        if let Some(record) = self.keys.get_mut(key) {
+            record.status = status;
+            record.retired_at = Some(at);
+            if self.current.get(&record.person) == Some(key) {
+                self.current.remove(&record.person);
+            }
+        }
+    }
+
+    /// Records that `key` signed `sequence`.
+    pub(crate) fn used(&mut self, key: &KeyBytes, sequence: u64) {
+        if let Some(record) = self.keys.get_mut(key) {
+            record.last_sequence = record.last_sequence.max(sequence);
+        }
+    }
+}
