@@ -29,22 +29,34 @@ pub fn load_or_create(path: &Path) -> Result<SigningKey, KeyError> {
             Ok(SigningKey::from_bytes(&secret))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut secret = [0u8; 32];
-            getrandom::fill(&mut secret).map_err(|e| KeyError::Random(e.to_string()))?;
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(io)?;
-            }
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(path).map_err(io)?;
-            file.write_all(&secret).map_err(io)?;
-            file.sync_all().map_err(io)?;
+            let secret = random_secret()?;
+            create_private(path, &secret).map_err(io)?;
             Ok(SigningKey::from_bytes(&secret))
         }
         Err(e) => Err(io(e)),
     }
+}
+
+/// 32 bytes from the operating system's random number generator: a new Ed25519 secret key.
+pub fn random_secret() -> Result<[u8; 32], KeyError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| KeyError::Random(e.to_string()))?;
+    Ok(secret)
+}
+
+/// Writes `bytes` to a new file at `path` that only its owner can read or write (mode 0600 on
+/// Unix), creating the directory if needed; refuses to replace a file that is there.
+pub fn create_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// The public half, as lowercase hex.

@@ -5,6 +5,7 @@
 //! through it, which the command-line entry point uses.
 
 pub mod app;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod core;

@@ -60,6 +60,59 @@ enum Cmd {
         #[arg(long)]
         check: Option<PathBuf>,
     },
+    /// Makes a new Ed25519 key for signing ballots, in a key file only you can read, and prints
+    /// its public key.
+    Keygen(stembus::cli::KeygenArgs),
+    /// Signs in with a one-time code sent by e-mail and prints the session token (for
+    /// `export STEMBUS_TOKEN=…`).
+    SignIn(stembus::cli::SignInArgs),
+    /// Enrols the key of a key file as your key in the association.
+    Enrol(stembus::cli::EnrolArgs),
+    /// Casts a ballot signed with your key, checks the service's receipt and stores it.
+    Vote(stembus::cli::VoteArgs),
+    /// Exports a meeting's log, or verifies an export offline.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCmd,
+    },
+    /// Checks a ballot's receipt against the meeting's log.
+    Receipt {
+        #[command(subcommand)]
+        command: stembus::cli::ReceiptCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCmd {
+    /// Verifies a meeting's export offline: the log, every signature, and every event
+    /// replayed through the rules; prints the report per poll. Exits with status 1, naming the
+    /// first failing entry, when anything does not verify.
+    Verify {
+        /// The export (`-` for standard input).
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The service's public key as you obtained it (hex); the export must be signed by it.
+        #[arg(long)]
+        service_key: Option<String>,
+        /// Verify every signature on its own (`verify_strict`) instead of in batches.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Writes a meeting's export from the service's own database (on the server; auditors
+    /// download it from the API).
+    Export {
+        #[arg(long)]
+        association: String,
+        #[arg(long)]
+        meeting: String,
+        /// Where to write it; standard output when left out.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -144,8 +197,64 @@ fn serve(config: Option<PathBuf>, demo: bool) -> anyhow::Result<()> {
     })
 }
 
+fn audit(command: AuditCmd) -> anyhow::Result<()> {
+    use std::io::{BufReader, Write};
+    match command {
+        AuditCmd::Verify { file, json, service_key, strict } => {
+            let options = stembus::ledger::audit::Options { service_key, strict };
+            let report = if file.as_os_str() == "-" {
+                stembus::ledger::audit::verify_export(std::io::stdin().lock(), options)
+            } else {
+                let f =
+                    std::fs::File::open(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                stembus::ledger::audit::verify_export(BufReader::with_capacity(1 << 20, f), options)
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+            match (&report.failure, report.verified) {
+                (_, true) => Ok(()),
+                (Some(f), false) => {
+                    anyhow::bail!("the export does not verify: line {}: {}", f.line, f.reason)
+                }
+                (None, false) => {
+                    anyhow::bail!("the export does not verify: a declaration does not agree with the count")
+                }
+            }
+        }
+        AuditCmd::Export { association, meeting, out, config } => {
+            let (config, store) = store(config.as_deref())?;
+            let key = stembus::keys::load_or_create(&config.key_file)?;
+            let service = stembus::service::Service::new(store, key);
+            let now = chrono::Utc::now();
+            let (association, meeting) = (association.parse()?, meeting.parse()?);
+            let entries = match out {
+                Some(path) => {
+                    let file = std::fs::File::create(&path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    let mut w = std::io::BufWriter::new(file);
+                    let n = service.export(association, meeting, now, &mut w)?;
+                    w.flush()?;
+                    n
+                }
+                None => service.export(association, meeting, now, &mut std::io::stdout().lock())?,
+            };
+            eprintln!("exported {entries} entries");
+            Ok(())
+        }
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Cmd::Keygen(args) => Ok(stembus::cli::keygen(args)?),
+        Cmd::SignIn(args) => Ok(stembus::cli::sign_in(args)?),
+        Cmd::Enrol(args) => Ok(stembus::cli::enrol(args)?),
+        Cmd::Vote(args) => Ok(stembus::cli::vote(args)?),
+        Cmd::Receipt { command } => Ok(stembus::cli::receipt(command)?),
+        Cmd::Audit { command } => audit(command),
         Cmd::Serve { config, demo } => serve(config, demo),
         Cmd::Migrate { config } => {
             let (config, _) = store(config.as_deref())?;

@@ -35,6 +35,9 @@ pub enum ServiceError {
     /// A proof was asked of a log that does not hold what it names.
     #[error("{0}")]
     NoProof(String),
+    /// An export could not be written.
+    #[error("the export could not be written: {0}")]
+    Export(String),
 }
 
 impl From<diesel::result::Error> for ServiceError {
@@ -259,6 +262,93 @@ impl Service {
             catch_up(&mut conn, association, &mut cache)?;
         }
         Ok(f(&cache.state))
+    }
+
+    /// Writes the export of a meeting's log (`ledger::export`, docs/audit.md) to `out`, as a
+    /// stream: the association's stream, the meeting's, and those of the meetings it follows
+    /// up, as they stand when the export starts. Returns the number of entries written.
+    pub fn export(
+        &self,
+        association: AssociationId,
+        meeting: crate::core::MeetingId,
+        exported_at: Instant,
+        out: &mut impl std::io::Write,
+    ) -> Result<u64, ServiceError> {
+        use crate::ledger::export::{End, Entry, FORMAT, Head, Header, Line, VERSION};
+        let io = |e: std::io::Error| ServiceError::Export(e.to_string());
+        let mut conn = self.store.connection()?;
+        let stored = associations::get(&mut conn, association)?;
+        // The meeting and the meetings it follows up, whose decisions it may carry.
+        let chain = self.read(association, |s| {
+            let mut chain = Vec::new();
+            let mut next = s.meetings.get(&meeting);
+            while let Some(m) = next {
+                if chain.contains(&m.id) {
+                    break;
+                }
+                chain.push(m.id);
+                next = m.follow_up_of.and_then(|f| s.meetings.get(&f));
+            }
+            chain
+        })?;
+        if chain.is_empty() {
+            return Err(ServiceError::NoProof(format!("there is no meeting {meeting}")));
+        }
+        let mut streams = vec![log::ASSOCIATION_STREAM.to_owned()];
+        streams.extend(chain.iter().rev().map(|m| m.to_string()));
+        let until = log::head(&mut conn, association)?;
+        let mut heads: HashMap<String, std::collections::VecDeque<SignedTreeHead>> = HashMap::new();
+        for stream in &streams {
+            heads.insert(stream.clone(), log::read_heads(&mut conn, association, stream)?.into());
+        }
+        let mut header = Header {
+            format: FORMAT.to_owned(),
+            version: VERSION,
+            association,
+            association_name: stored.name,
+            meeting,
+            streams: streams.clone(),
+            service_key: self.public_key().to_hex(),
+            profile: stored.profile_toml,
+            exported_at,
+            signature: String::new(),
+        };
+        header.signature =
+            crate::ledger::log::hex(&crate::ledger::signature::sign(&self.key, &header.to_bytes()));
+        Line::Header(header).write_to(out).map_err(io)?;
+        let (mut entries, mut heads_written, mut after) = (0u64, 0u64, 0i64);
+        loop {
+            let page = log::read_streams_after(&mut conn, association, &streams, after, until, PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for logged in &page {
+                let leaf = log::leaf_of(association, logged);
+                Line::Entry(Entry {
+                    seq: u64::try_from(logged.seq).unwrap_or(0),
+                    stream: logged.stream.clone(),
+                    index: u64::try_from(logged.stream_index).unwrap_or(0),
+                    body: logged.body.clone(),
+                    leaf_hash: crate::ledger::log::hex(&leaf),
+                })
+                .write_to(out)
+                .map_err(io)?;
+                entries += 1;
+                let size = u64::try_from(logged.stream_index).unwrap_or(0) + 1;
+                if let Some(queue) = heads.get_mut(&logged.stream) {
+                    while queue.front().is_some_and(|h| h.head.size <= size) {
+                        if let Some(h) = queue.pop_front()
+                            && h.head.size == size
+                        {
+                            Line::Head(Head::of(&logged.stream, &h)).write_to(out).map_err(io)?;
+                            heads_written += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Line::End(End { entries, heads: heads_written }).write_to(out).map_err(io)?;
+        out.flush().map_err(io)?;
+        Ok(entries)
     }
 
     /// The logged events of one meeting, in order.

@@ -14,7 +14,12 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::calendar::Instant;
+use super::event::Fact;
 use super::ids::PersonId;
+use super::model::Association;
+use crate::ledger::canonical::{
+    BallotStatement, DeclarationStatement, KeyAction, KeyStatement, ProxyStatement,
+};
 
 /// `N` raw bytes, written as lowercase hexadecimal in JSON.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -172,5 +177,109 @@ impl KeyRing {
         if let Some(record) = self.keys.get_mut(key) {
             record.last_sequence = record.last_sequence.max(sequence);
         }
+    }
+}
+
+/// One signature an event carries: the key, the canonical bytes it signs and the signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedBytes {
+    pub key: KeyBytes,
+    pub bytes: Vec<u8>,
+    pub signature: SignatureBytes,
+}
+
+/// The signatures `fact` carries, with the canonical statement bytes each one signs, rebuilt
+/// from the fact and `state`, the state just before the fact. The core checks these when it
+/// decides; the auditor's verifier checks them again, in batches. A proxy signed with a key
+/// that `state` does not know yields nothing (the core refuses such a proxy).
+pub fn signatures_in(state: &Association, fact: &Fact) -> Vec<SignedBytes> {
+    let key_statement = |person, key: &KeyBytes, action, sequence| {
+        KeyStatement { association: state.id, person, public_key: key.0, action, sequence }.to_bytes()
+    };
+    match fact {
+        Fact::KeyEnrolled { person, key, sequence, signature } => vec![SignedBytes {
+            key: *key,
+            bytes: key_statement(*person, key, KeyAction::Enrol, *sequence),
+            signature: *signature,
+        }],
+        Fact::KeyRotated { person, old_key, key, sequence, signature, new_key_signature } => {
+            let bytes = key_statement(*person, key, KeyAction::Rotate, *sequence);
+            vec![
+                SignedBytes { key: *old_key, bytes: bytes.clone(), signature: *signature },
+                SignedBytes { key: *key, bytes, signature: *new_key_signature },
+            ]
+        }
+        Fact::KeyRevoked { person, key, signed: Some(s) } => vec![SignedBytes {
+            key: *key,
+            bytes: key_statement(*person, key, KeyAction::Revoke, s.sequence),
+            signature: s.signature,
+        }],
+        Fact::BallotCast { meeting, poll, item, ballot } => ballot
+            .signed
+            .map(|signed| SignedBytes {
+                key: signed.key,
+                bytes: BallotStatement {
+                    association: state.id,
+                    meeting: *meeting,
+                    item: *item,
+                    poll: *poll,
+                    member: ballot.member,
+                    person: ballot.person,
+                    choice: ballot.choice,
+                    sequence: signed.sequence,
+                }
+                .to_bytes(),
+                signature: signed.signature,
+            })
+            .into_iter()
+            .collect(),
+        Fact::ProxyGranted { meeting, proxy } => proxy
+            .signed
+            .and_then(|signed| {
+                let person = state.keys.get(&signed.key)?.person;
+                Some(SignedBytes {
+                    key: signed.key,
+                    bytes: ProxyStatement {
+                        association: state.id,
+                        meeting: *meeting,
+                        proxy: proxy.id,
+                        grantor: proxy.grantor,
+                        person,
+                        holder: proxy.holder,
+                        instructions: proxy.instructions.clone(),
+                        sequence: signed.sequence,
+                    }
+                    .to_bytes(),
+                    signature: signed.signature,
+                })
+            })
+            .into_iter()
+            .collect(),
+        Fact::ResultDeclared { meeting, poll, by, outcome, signed } => {
+            let counts = state
+                .meetings
+                .get(meeting)
+                .and_then(|m| m.polls.get(poll))
+                .and_then(|p| p.result.as_ref())
+                .map(|r| r.counts)
+                .unwrap_or_default();
+            vec![SignedBytes {
+                key: signed.key,
+                bytes: DeclarationStatement {
+                    association: state.id,
+                    meeting: *meeting,
+                    poll: *poll,
+                    chair: *by,
+                    outcome: *outcome,
+                    votes_for: counts.in_favour,
+                    votes_against: counts.against,
+                    abstentions: counts.abstain,
+                    sequence: signed.sequence,
+                }
+                .to_bytes(),
+                signature: signed.signature,
+            }]
+        }
+        _ => Vec::new(),
     }
 }

@@ -33,6 +33,7 @@ mod event;
 pub mod fraction;
 mod handle;
 pub mod ids;
+pub mod inverse;
 pub mod keys;
 mod model;
 pub mod profile;
@@ -50,7 +51,9 @@ pub use handle::{handle, handle_preverified, provision_of};
 pub use ids::{
     AgendaItemId, AssociationId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId,
 };
-pub use keys::{KeyBytes, KeyRing, KeySignature, KeyStatus, SignatureBytes, Signed};
+pub use keys::{
+    KeyBytes, KeyRing, KeySignature, KeyStatus, SignatureBytes, Signed, SignedBytes, signatures_in,
+};
 pub use model::*;
 pub use profile::{DecisionKind, RulesProfile};
 pub use tally::{PollResult, ResolutionResult};

@@ -168,6 +168,10 @@ impl From<ServiceError> for ApiError {
                 "The rules profile is refused",
                 p.to_string(),
             ),
+            ServiceError::Export(detail) => {
+                tracing::error!(%detail, "an export failed");
+                ApiError::internal()
+            }
         }
     }
 }

@@ -191,7 +191,14 @@ pub fn with_signature(command: Command, signed: Signed) -> Command {
 /// Signs `command` with `key` at `sequence`, if it is a command that needs an author's signature.
 pub fn sign(state: &Association, command: Command, key: &SigningKey, sequence: u64) -> Command {
     match statement_for(state, &command, sequence) {
-        Some((_, statement)) => {
+        Some((_, mut statement)) => {
+            // A proxy is signed by whichever representative of the grantor holds the key.
+            if let (Statement::Proxy(p), Some(owner)) =
+                (&mut statement, state.keys.get(&key_bytes(key)).map(|r| r.person))
+                && state.register.represents(owner, p.grantor)
+            {
+                p.person = owner;
+            }
             let signed = Signed {
                 key: key_bytes(key),
                 sequence,

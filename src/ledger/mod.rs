@@ -3,8 +3,11 @@
 //! ([`signature`]), and an RFC 6962 Merkle tree over the log with inclusion and consistency
 //! proofs ([`merkle`]). Pure: no IO, no clock.
 
+pub mod audit;
 pub mod author;
+
 pub mod canonical;
+pub mod export;
 pub mod log;
 pub mod merkle;
 pub mod signature;

@@ -12,6 +12,8 @@ pub struct StoredAssociation {
     pub id: AssociationId,
     pub name: String,
     pub profile: RulesProfile,
+    /// The profile exactly as it was given, which an export carries.
+    pub profile_toml: String,
 }
 
 /// Adds an association with its rules profile and an empty log.
@@ -58,7 +60,7 @@ fn parse(row: AssociationRow) -> Result<StoredAssociation, StoreError> {
         .map_err(|e: crate::core::ids::IdError| StoreError::Corrupt { seq: 0, reason: e.to_string() })?;
     let profile = RulesProfile::from_toml(&row.profile)
         .map_err(|e| StoreError::Corrupt { seq: 0, reason: format!("the rules profile of {id}: {e}") })?;
-    Ok(StoredAssociation { id, name: row.name, profile })
+    Ok(StoredAssociation { id, name: row.name, profile, profile_toml: row.profile })
 }
 
 pub fn get(conn: &mut DbConnection, id: AssociationId) -> Result<StoredAssociation, StoreError> {

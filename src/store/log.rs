@@ -61,7 +61,6 @@ pub fn read_head(
     stream: &str,
     size: Option<u64>,
 ) -> Result<Option<crate::ledger::log::SignedTreeHead>, StoreError> {
-    use crate::ledger::log::{SignedTreeHead, TreeHead, unhex};
     let mut query = tree_heads::table
         .filter(tree_heads::association_id.eq(association.to_string()))
         .filter(tree_heads::stream.eq(stream))
@@ -71,29 +70,7 @@ pub fn read_head(
     }
     let row: Option<TreeHeadRow> =
         query.order(tree_heads::size.desc()).select(TreeHeadRow::as_select()).first(conn).optional()?;
-    let Some(row) = row else { return Ok(None) };
-    let corrupt = |what: &str| StoreError::Corrupt {
-        seq: 0,
-        reason: format!("tree head {} of {stream}: bad {what}", row.size),
-    };
-    let root: [u8; 32] = unhex(&row.root).and_then(|r| r.try_into().ok()).ok_or_else(|| corrupt("root"))?;
-    let signature: [u8; 64] =
-        unhex(&row.signature).and_then(|r| r.try_into().ok()).ok_or_else(|| corrupt("signature"))?;
-    let meeting = if stream == ASSOCIATION_STREAM {
-        None
-    } else {
-        Some(stream.parse().map_err(|_| corrupt("stream"))?)
-    };
-    Ok(Some(SignedTreeHead {
-        head: TreeHead {
-            association,
-            meeting,
-            size: u64::try_from(row.size).unwrap_or(0),
-            root,
-            timestamp: row.signed_at.and_utc(),
-        },
-        signature,
-    }))
+    row.map(|row| head_of_row(association, stream, row)).transpose()
 }
 
 /// The stream an event belongs to.
@@ -221,4 +198,70 @@ pub fn read_stream(
         .select(EventRow::as_select())
         .load(conn)?;
     decode(rows)
+}
+
+/// The events of several streams after `seq` and up to `until`, in log order, at most `limit`.
+pub fn read_streams_after(
+    conn: &mut DbConnection,
+    association: AssociationId,
+    streams: &[String],
+    seq: i64,
+    until: i64,
+    limit: i64,
+) -> Result<Vec<Logged>, StoreError> {
+    let rows: Vec<EventRow> = events::table
+        .filter(events::association_id.eq(association.to_string()))
+        .filter(events::stream.eq_any(streams))
+        .filter(events::seq.gt(seq))
+        .filter(events::seq.le(until))
+        .order(events::seq.asc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)?;
+    decode(rows)
+}
+
+/// Every signed tree head of a stream, smallest first.
+pub fn read_heads(
+    conn: &mut DbConnection,
+    association: AssociationId,
+    stream: &str,
+) -> Result<Vec<crate::ledger::log::SignedTreeHead>, StoreError> {
+    let rows: Vec<TreeHeadRow> = tree_heads::table
+        .filter(tree_heads::association_id.eq(association.to_string()))
+        .filter(tree_heads::stream.eq(stream))
+        .order(tree_heads::size.asc())
+        .select(TreeHeadRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(|row| head_of_row(association, stream, row)).collect()
+}
+
+fn head_of_row(
+    association: AssociationId,
+    stream: &str,
+    row: TreeHeadRow,
+) -> Result<crate::ledger::log::SignedTreeHead, StoreError> {
+    use crate::ledger::log::{SignedTreeHead, TreeHead, unhex};
+    let corrupt = |what: &str| StoreError::Corrupt {
+        seq: 0,
+        reason: format!("tree head {} of {stream}: bad {what}", row.size),
+    };
+    let root: [u8; 32] = unhex(&row.root).and_then(|r| r.try_into().ok()).ok_or_else(|| corrupt("root"))?;
+    let signature: [u8; 64] =
+        unhex(&row.signature).and_then(|r| r.try_into().ok()).ok_or_else(|| corrupt("signature"))?;
+    let meeting = if stream == ASSOCIATION_STREAM {
+        None
+    } else {
+        Some(stream.parse().map_err(|_| corrupt("stream"))?)
+    };
+    Ok(SignedTreeHead {
+        head: TreeHead {
+            association,
+            meeting,
+            size: u64::try_from(row.size).unwrap_or(0),
+            root,
+            timestamp: row.signed_at.and_utc(),
+        },
+        signature,
+    })
 }

@@ -5,10 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use stembus::clock::Clock as _;
-use stembus::core::{
-    AgendaItemId, AssociationId, Choice, Command, MeetingId, MemberId, PersonId, ProxyId, RequestId,
-    RulesProfile,
-};
+use stembus::core::{AgendaItemId, Choice, Command, MeetingId, MemberId, PersonId, ProxyId, RequestId};
 
 use crate::api_test;
 use crate::support::{SECRETARIAT, TestApp, assert_problem, coop};
@@ -398,7 +395,7 @@ api_test!(an_amended_motion_reports_how_many_advance_ballots_lapsed_r4, |app| {
     app.at("2026-03-10T12:00:00+01:00");
     for (m, p) in [("m1", "rep-m1"), ("m2", "rep-m2")] {
         app.service
-            .execute(
+            .execute_scenario(
                 coop(),
                 Command::CastBallot {
                     meeting: MeetingId::named("alv"),
@@ -406,6 +403,7 @@ api_test!(an_amended_motion_reports_how_many_advance_ballots_lapsed_r4, |app| {
                     member: MemberId::named(m),
                     person: PersonId::named(p),
                     choice: Choice::For,
+                    signed: None,
                 },
                 app.clock.now(),
             )
@@ -502,11 +500,23 @@ api_test!(a_representative_records_and_revokes_its_members_proxy_before_the_open
     convened(&app, 4);
     app.at("2026-03-12T14:00:00+01:00");
     let rep2 = app.sign_in(&rep(2));
+    let key = app.enrol(&rep2, PersonId::named("rep-m2"));
+    // An electronic proxy is signed by the representative (R8).
+    let unsigned = app.post(
+        "/associations/coop/meetings/alv/proxies",
+        &rep2,
+        json!({"id": "p2", "grantor": "m2", "holder": {"holder": "member", "member": "m1"}}),
+    );
+    assert_problem(&unsigned, StatusCode::UNPROCESSABLE_ENTITY, "proxy.unsigned", Some(("R8", "8.11, 17.6")));
     let granted = app.ok(
         Method::POST,
         "/associations/coop/meetings/alv/proxies",
         &rep2,
-        Some(json!({"id": "p2", "grantor": "m2", "holder": {"holder": "member", "member": "m1"}})),
+        Some(app.signed_proxy(
+            &key,
+            "alv",
+            json!({"id": "p2", "grantor": "m2", "holder": {"holder": "member", "member": "m1"}}),
+        )),
         StatusCode::CREATED,
     );
     assert_eq!(granted["form"], "electronic");
@@ -532,7 +542,11 @@ api_test!(a_representative_records_and_revokes_its_members_proxy_before_the_open
         Method::POST,
         "/associations/coop/meetings/alv/proxies",
         &rep2,
-        Some(json!({"id": "p2b", "grantor": "m2", "holder": {"holder": "member", "member": "m4"}})),
+        Some(app.signed_proxy(
+            &key,
+            "alv",
+            json!({"id": "p2b", "grantor": "m2", "holder": {"holder": "member", "member": "m4"}}),
+        )),
         StatusCode::CREATED,
     );
     app.at("2026-03-20T19:00:00+01:00");
@@ -803,17 +817,7 @@ api_test!(an_auditor_reads_every_meeting_but_changes_nothing, |app| {
 
 api_test!(the_secretariat_of_another_association_cannot_see_or_act_on_these_meetings, |app| {
     let sec = convened(&app, 2);
-    stembus::app::create_association(
-        &app.service,
-        AssociationId::named("other"),
-        "Andere Coöperatie U.A.",
-        RulesProfile::dimpact_2023_toml(),
-        "Secretariaat Andere",
-        "secretariaat@other.example",
-        app.clock.now(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let other = app.sign_in_to("other", "secretariaat@other.example");
+    let other = app.other_association();
     for path in [
         "/associations/coop/meetings",
         "/associations/coop/meetings/alv",
@@ -866,11 +870,17 @@ api_test!(the_secretariat_of_another_association_cannot_see_or_act_on_these_meet
 api_test!(a_restart_in_the_middle_of_a_meeting_loses_nothing, |app| {
     let sec = convened(&app, 4);
     paper_proxy(&app, &sec, "p2", "m2", "m1");
+    let rep3 = app.sign_in(&rep(3));
+    let key = app.enrol(&rep3, PersonId::named("rep-m3"));
     app.ok(
         Method::POST,
         "/associations/coop/meetings/alv/proxies",
-        &app.sign_in(&rep(3)),
-        Some(json!({"id": "p3", "grantor": "m3", "holder": {"holder": "supervisory_board_chair", "person": "rvc"}})),
+        &rep3,
+        Some(app.signed_proxy(
+            &key,
+            "alv",
+            json!({"id": "p3", "grantor": "m3", "holder": {"holder": "supervisory_board_chair", "person": "rvc"}}),
+        )),
         StatusCode::CREATED,
     );
     app.at("2026-03-20T18:55:00+01:00");

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use stembus::clock::Clock;
 use stembus::core::register::{Capacity, MemberKind};
 use stembus::core::{
-    AgendaItemId, AgendaItemSpec, AssociationId, Command, Convener, DecisionKind, Fact, MeetingId, MemberId,
-    Mode, MotionSpec, PersonId, RulesProfile,
+    AgendaItemId, AgendaItemSpec, Command, Convener, DecisionKind, Fact, MeetingId, MemberId, Mode,
+    MotionSpec, PersonId,
 };
 use stembus::store::log::Logged;
 
@@ -27,15 +27,15 @@ const BALLOTS: &str = "/associations/coop/meetings/alv/agenda-items/contribution
 const CHAIR: &str = "voorzitter@rvc.example";
 const AUDITOR: &str = "accountant@coop.example";
 
-fn member(i: usize) -> MemberId {
+pub(crate) fn member(i: usize) -> MemberId {
     MemberId::named(&format!("m{i}"))
 }
 
-fn rep(i: usize) -> PersonId {
+pub(crate) fn rep(i: usize) -> PersonId {
     PersonId::named(&format!("p{i}"))
 }
 
-fn email(i: usize) -> String {
+pub(crate) fn email(i: usize) -> String {
     format!("wethouder@gemeente{i}.example")
 }
 
@@ -44,7 +44,7 @@ fn poll(name: &str) -> String {
 }
 
 /// Runs a command through the service, at the test's clock; it must be accepted.
-fn execute(app: &TestApp, command: Command) -> Vec<Logged> {
+pub(crate) fn execute(app: &TestApp, command: Command) -> Vec<Logged> {
     let shown = format!("{command:?}");
     app.service
         .execute(coop(), command, app.clock.now())
@@ -53,7 +53,7 @@ fn execute(app: &TestApp, command: Command) -> Vec<Logged> {
 
 /// `n` municipalities, each with a portfolio holder who has an e-mail address, and the chair of
 /// the supervisory board.
-fn register(app: &TestApp, n: usize) {
+pub(crate) fn register(app: &TestApp, n: usize) {
     for i in 1..=n {
         execute(
             app,
@@ -170,14 +170,22 @@ fn meeting_in_session(app: &TestApp, n: usize, kind: DecisionKind) -> String {
     app.sign_in(CHAIR)
 }
 
+/// Casts the ballot of `rep(i)` (signed in as `token`) for member `i`, signed with their key.
 fn vote(app: &TestApp, token: &str, i: usize, choice: &str) -> Value {
+    let key = app.signer(token, rep(i));
     app.ok(
         Method::POST,
         BALLOTS,
         token,
-        Some(json!({"member": member(i).to_string(), "choice": choice})),
+        Some(app.signed_ballot(&key, MEETING, ITEM, &member(i).to_string(), choice)),
         StatusCode::CREATED,
     )
+}
+
+/// The body of the chair's declaration of `outcome` for poll `name`, signed with the chair's key.
+fn declaration(app: &TestApp, chair: &str, name: &str, outcome: &str) -> Value {
+    let key = app.signer(chair, PersonId::named("chair"));
+    app.signed_declaration(&key, MEETING, name, outcome)
 }
 
 fn auditor(app: &TestApp) -> String {
@@ -275,7 +283,7 @@ api_test!(the_chair_holds_an_electronic_poll_and_the_result_explains_itself_art_
         Method::POST,
         &format!("{}/declaration", poll("fee")),
         &chair,
-        Some(json!({"outcome": "adopted"})),
+        Some(declaration(&app, &chair, "fee", "adopted")),
         StatusCode::OK,
     );
     assert_eq!(declared["declaration"]["outcome"], "adopted");
@@ -428,17 +436,7 @@ api_test!(only_the_chair_opens_and_closes_a_poll_and_an_auditor_changes_nothing_
     assert_problem(&unknown_ballot, StatusCode::NOT_FOUND, "meeting.unknown", None);
 
     // A caller of another association is refused, whatever its role there.
-    stembus::app::create_association(
-        &app.service,
-        AssociationId::named("other"),
-        "Andere Coöperatie U.A.",
-        RulesProfile::dimpact_2023_toml(),
-        "Secretariaat",
-        "secretariaat@other.example",
-        app.clock.now(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let outsider = app.sign_in_to("other", "secretariaat@other.example");
+    let outsider = app.other_association();
     let foreign = app.post(&closing, &outsider, json!({}));
     assert_problem(&foreign, StatusCode::FORBIDDEN, "access.other_association", None);
     assert_problem(&app.get(POLLS, &outsider), StatusCode::FORBIDDEN, "access.other_association", None);
@@ -482,8 +480,13 @@ api_test!(a_declaration_that_contradicts_the_count_is_refused_art_17_5, |app| {
     let bad_outcome = app.post(&declaration, &chair, json!({"outcome": "carried"}));
     assert_problem(&bad_outcome, StatusCode::BAD_REQUEST, "request.invalid_json", None);
 
-    let declared =
-        app.ok(Method::POST, &declaration, &chair, Some(json!({"outcome": "adopted"})), StatusCode::OK);
+    let declared = app.ok(
+        Method::POST,
+        &declaration,
+        &chair,
+        Some(self::declaration(&app, &chair, "a", "adopted")),
+        StatusCode::OK,
+    );
     assert_eq!(declared["declaration"]["outcome"], "adopted");
 });
 
@@ -511,7 +514,7 @@ api_test!(one_voter_challenges_a_voice_poll_and_the_new_poll_voids_it_art_17_5, 
         Method::POST,
         &format!("{}/declaration", poll("voice")),
         &chair,
-        Some(json!({"outcome": "adopted"})),
+        Some(declaration(&app, &chair, "voice", "adopted")),
         StatusCode::OK,
     );
 
@@ -569,7 +572,7 @@ api_test!(after_an_electronic_poll_one_voter_alone_cannot_force_a_new_poll_art_1
         Method::POST,
         &format!("{}/declaration", poll("a")),
         &chair,
-        Some(json!({"outcome": "adopted"})),
+        Some(declaration(&app, &chair, "a", "adopted")),
         StatusCode::OK,
     );
     let alone =
@@ -614,6 +617,7 @@ api_test!(concurrent_ballots_for_one_member_are_each_logged_once_and_one_counts_
     open(&app, &[1, 2]);
     let chair = app.sign_in(CHAIR);
     let tokens = [app.sign_in(&email(1)), app.sign_in("ambtenaar@gemeente1.example")];
+    let keys = [app.enrol(&tokens[0], rep(1)), app.enrol(&tokens[1], second)];
     app.ok(
         Method::POST,
         POLLS,
@@ -629,17 +633,14 @@ api_test!(concurrent_ballots_for_one_member_are_each_logged_once_and_one_counts_
             .iter()
             .enumerate()
             .map(|(who, token)| {
-                let (app, barrier) = (&app, &barrier);
+                let (app, barrier, key) = (&app, &barrier, &keys[who]);
                 scope.spawn(move || {
                     let mut mine = Vec::new();
                     for round in 0..ROUNDS {
                         barrier.wait();
                         let choice = if (round + who) % 2 == 0 { "for" } else { "against" };
-                        let (status, body) = app.post(
-                            BALLOTS,
-                            token,
-                            json!({"member": member(1).to_string(), "choice": choice}),
-                        );
+                        let ballot = app.signed_ballot(key, MEETING, ITEM, &member(1).to_string(), choice);
+                        let (status, body) = app.post(BALLOTS, token, ballot);
                         assert_eq!(status, StatusCode::CREATED, "{body}");
                         mine.push(body);
                     }

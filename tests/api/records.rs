@@ -5,7 +5,7 @@ use std::io::Read;
 use reqwest::StatusCode;
 use serde_json::Value;
 use stembus::clock::Clock;
-use stembus::core::{Command, RulesProfile};
+use stembus::core::Command;
 use stembus::scenario::Scenario;
 
 use crate::api_test;
@@ -20,7 +20,7 @@ fn meeting_of_2022(app: &TestApp) {
     for step in scenario.step {
         let now = step.at.or(at).unwrap_or_else(|| panic!("no moment"));
         at = Some(now);
-        let outcome = app.service.execute(coop(), step.command, now);
+        let outcome = app.service.execute_scenario(coop(), step.command, now);
         assert_eq!(outcome.is_ok(), step.expect.is_none(), "{outcome:?}");
     }
 }
@@ -109,17 +109,7 @@ api_test!(auditors_and_the_secretariat_export_the_log_and_voters_do_not, |app| {
 
 api_test!(nobody_reads_another_associations_meeting, |app| {
     meeting_of_2022(&app);
-    stembus::app::create_association(
-        &app.service,
-        stembus::core::AssociationId::named("other"),
-        "Andere",
-        RulesProfile::dimpact_2023_toml(),
-        "Secretariaat",
-        "secretariaat@other.example",
-        app.clock.now(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let other = app.sign_in_to("other", "secretariaat@other.example");
+    let other = app.other_association();
     for path in [
         format!("{MEETING}/minutes"),
         format!("{MEETING}/events"),
@@ -161,7 +151,7 @@ api_test!(the_chair_watches_attendance_and_quorum_arrive_live, |app| {
         let now = step.at.or(at).unwrap_or_else(|| panic!("no moment"));
         at = Some(now);
         let opening = matches!(step.command, Command::OpenMeeting { .. });
-        let _ = app.service.execute(coop(), step.command, now);
+        let _ = app.service.execute_scenario(coop(), step.command, now);
         if opening {
             break;
         }

@@ -5,12 +5,22 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use ed25519_dalek::SigningKey;
 use reqwest::blocking::{Client, Response};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use stembus::clock::{Clock, ManualClock};
 use stembus::config::Config;
-use stembus::core::{AssociationId, Instant, RulesProfile};
+use stembus::core::{
+    AgendaItemId, Association, AssociationId, Command, Instant, MeetingId, MemberId, PersonId, PollId,
+    ProxyForm, RulesProfile,
+};
+use stembus::ledger::author;
+use stembus::ledger::canonical::Statement;
+use stembus::ledger::log::{SignedTreeHead, TreeHead};
+use stembus::ledger::merkle::{verify_consistency, verify_inclusion};
+use stembus::ledger::signature::PublicKey;
 use stembus::service::Service;
 
 use crate::db::{Backend, TestDb};
@@ -213,6 +223,246 @@ impl TestApp {
         let (status, value) = self.call(method, path, Some(token), body);
         assert_eq!(status, expected, "{path}: {value}");
         value
+    }
+}
+
+/// A key of the tests' own, the same for the same label; not a scenario key of any person.
+pub fn key_named(label: &str) -> SigningKey {
+    SigningKey::from_bytes(&Sha256::digest(format!("stembus api test key {label}").as_bytes()).into())
+}
+
+/// The signature object a request body carries: `{key, sequence, signature}` in hex.
+pub fn signature_json(key: &SigningKey, sequence: u64, statement: &Statement) -> Value {
+    let signature = stembus::ledger::signature::sign(key, &statement.to_bytes());
+    json!({
+        "key": author::key_bytes(key).to_hex(),
+        "sequence": sequence,
+        "signature": stembus::core::SignatureBytes::from(signature).to_hex(),
+    })
+}
+
+fn id<T: std::str::FromStr>(text: &str) -> T
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> T {
+    serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{value}: {e}"))
+}
+
+/// A hash as the API writes it (64 hexadecimal digits).
+pub fn hash(v: &Value) -> [u8; 32] {
+    v.as_str()
+        .and_then(stembus::ledger::log::unhex)
+        .and_then(|b| b.try_into().ok())
+        .unwrap_or_else(|| panic!("not a hash: {v}"))
+}
+
+/// A signed tree head of `coop` as the API writes it.
+pub fn tree_head(v: &Value) -> SignedTreeHead {
+    SignedTreeHead {
+        head: TreeHead {
+            association: coop(),
+            meeting: v["meeting"].as_str().map(id),
+            size: v["size"].as_u64().unwrap_or_else(|| panic!("no size in {v}")),
+            root: hash(&v["root"]),
+            timestamp: v["timestamp"]
+                .as_str()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_else(|| panic!("no timestamp in {v}")),
+        },
+        signature: v["signature"]
+            .as_str()
+            .and_then(stembus::ledger::log::unhex)
+            .and_then(|b| b.try_into().ok())
+            .unwrap_or_else(|| panic!("no signature in {v}")),
+    }
+}
+
+/// Receipts and tree heads, checked as a voter checks them: with the published service key.
+impl TestApp {
+    /// The service's public key, from `/api/v1/service-key`.
+    pub fn service_key(&self) -> PublicKey {
+        let (_, key) = self.call(Method::GET, "/service-key", None, None);
+        PublicKey::from_hex(key["public_key"].as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Checks a receipt (`log_receipt`): its head is signed by the service and its leaf is in
+    /// the tree of that head. Returns the head.
+    #[track_caller]
+    pub fn verify_receipt(&self, receipt: &Value) -> SignedTreeHead {
+        let head = tree_head(&receipt["tree_head"]);
+        assert_eq!(head.verify(&self.service_key()), Ok(()), "the service signed the head: {receipt}");
+        let proof: Vec<[u8; 32]> =
+            receipt["inclusion_proof"].as_array().into_iter().flatten().map(hash).collect();
+        let index = receipt["leaf_index"].as_u64().unwrap_or_else(|| panic!("no leaf index in {receipt}"));
+        verify_inclusion(&hash(&receipt["leaf_hash"]), index, head.head.size, &proof, &head.head.root)
+            .unwrap_or_else(|e| panic!("{e}: {receipt}"));
+        head
+    }
+}
+
+impl TestApp {
+    /// Adds the association `other` with its own secretariat, signed in; returns its token.
+    pub fn other_association(&self) -> String {
+        stembus::app::create_association(
+            &self.service,
+            AssociationId::named("other"),
+            "Andere Coöperatie U.A.",
+            RulesProfile::dimpact_2023_toml(),
+            "Secretariaat",
+            "secretariaat@other.example",
+            self.clock.now(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        self.sign_in_to("other", "secretariaat@other.example")
+    }
+
+    /// Asks `log` (a path ending in `/log`) for the consistency of `from` with `to`, and checks
+    /// the proof as a voter does, with nothing but the two heads.
+    #[track_caller]
+    pub fn verify_consistency(
+        &self,
+        log: &str,
+        token: &str,
+        from: &SignedTreeHead,
+        to: &SignedTreeHead,
+    ) -> Value {
+        let (status, consistency) =
+            self.get(&format!("{log}/consistency?from={}&to={}", from.head.size, to.head.size), token);
+        assert_eq!(status, StatusCode::OK, "{consistency}");
+        let proof: Vec<[u8; 32]> = consistency["proof"].as_array().into_iter().flatten().map(hash).collect();
+        verify_consistency(from.head.size, to.head.size, &from.head.root, &to.head.root, &proof)
+            .unwrap_or_else(|e| panic!("{e}: {consistency}"));
+        consistency
+    }
+}
+
+/// Acting as a person with a key: enrolling it, and signing what the person sends.
+impl TestApp {
+    /// Reads the association `coop` as the service holds it now.
+    pub fn state<R>(&self, f: impl FnOnce(&Association) -> R) -> R {
+        self.service.read(coop(), f).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The person whose key `key` is, as the log records it.
+    pub fn owner(&self, key: &SigningKey) -> PersonId {
+        let public = author::key_bytes(key);
+        self.state(move |s| s.keys.get(&public).map(|r| r.person))
+            .unwrap_or_else(|| panic!("key {public} is not enrolled"))
+    }
+
+    /// The sequence number `key` signs next: one above the last it signed.
+    pub fn next_sequence(&self, key: &SigningKey) -> u64 {
+        self.state(|s| author::next_sequence(s, key))
+    }
+
+    /// Posts the enrolment of `key` as `person`'s key, signed in as `token`; returns the answer.
+    pub fn enrol_key(&self, token: &str, person: PersonId, key: &SigningKey) -> (StatusCode, Value) {
+        let sequence = self.next_sequence(key);
+        let command = self.state(|s| author::enrol(s, person, key, sequence));
+        let Command::EnrolKey { key, sequence, signature, .. } = command else {
+            panic!("not an enrolment: {command:?}")
+        };
+        self.post(
+            &format!("/associations/coop/persons/{person}/keys"),
+            token,
+            json!({"key": key, "sequence": sequence, "signature": signature}),
+        )
+    }
+
+    /// Enrols `person`'s scenario key over HTTP, signed in as the person (`token`); returns it.
+    #[track_caller]
+    pub fn enrol(&self, token: &str, person: PersonId) -> SigningKey {
+        let key = author::scenario_key(person);
+        let (status, body) = self.enrol_key(token, person, &key);
+        assert_eq!(status, StatusCode::CREATED, "enrolment of {person}: {body}");
+        key
+    }
+
+    /// The person's scenario key, enrolled first (as the person, `token`) when it has no key yet.
+    pub fn signer(&self, token: &str, person: PersonId) -> SigningKey {
+        if self.state(move |s| s.keys.current_of(person).is_some()) {
+            author::scenario_key(person)
+        } else {
+            self.enrol(token, person)
+        }
+    }
+
+    /// The signature `key` puts on `command` at `sequence`, over the statement the core will
+    /// rebuild from the state now. An electronic proxy is signed as the key's owner.
+    pub fn signature_at(&self, command: &Command, key: &SigningKey, sequence: u64) -> Value {
+        let public = author::key_bytes(key);
+        let statement = self.state(|s| {
+            let (_, mut statement) = author::statement_for(s, command, sequence)?;
+            if let (Statement::Proxy(p), Some(r)) = (&mut statement, s.keys.get(&public)) {
+                p.person = r.person;
+            }
+            Some(statement)
+        });
+        let statement = statement.unwrap_or_else(|| panic!("nothing to sign in {command:?}"));
+        signature_json(key, sequence, &statement)
+    }
+
+    /// [`TestApp::signature_at`] at the key's next sequence number.
+    pub fn signature(&self, command: &Command, key: &SigningKey) -> Value {
+        self.signature_at(command, key, self.next_sequence(key))
+    }
+
+    /// The body of a ballot for `member` on `item` of `meeting` (ids or readable keys), signed by
+    /// the owner of `key`.
+    pub fn signed_ballot(
+        &self,
+        key: &SigningKey,
+        meeting: &str,
+        item: &str,
+        member: &str,
+        choice: &str,
+    ) -> Value {
+        let command = Command::CastBallot {
+            meeting: id::<MeetingId>(meeting),
+            item: id::<AgendaItemId>(item),
+            member: id::<MemberId>(member),
+            person: self.owner(key),
+            choice: from_json(json!(choice)),
+            signed: None,
+        };
+        json!({"member": member, "choice": choice, "signature": self.signature(&command, key)})
+    }
+
+    /// The body of the declaration of `outcome` for `poll` of `meeting`, signed by the owner of
+    /// `key` as the chair.
+    pub fn signed_declaration(&self, key: &SigningKey, meeting: &str, poll: &str, outcome: &str) -> Value {
+        let command = Command::DeclareResult {
+            meeting: id::<MeetingId>(meeting),
+            poll: id::<PollId>(poll),
+            by: self.owner(key),
+            outcome: from_json(json!(outcome)),
+            signed: None,
+        };
+        json!({"outcome": outcome, "signature": self.signature(&command, key)})
+    }
+
+    /// `proxy` (a request body with `id`, `grantor`, `holder` and optional `instructions`) for
+    /// `meeting`, with the signature of `key`'s owner, a representative of the grantor.
+    pub fn signed_proxy(&self, key: &SigningKey, meeting: &str, mut proxy: Value) -> Value {
+        let command = Command::GrantProxy {
+            meeting: id::<MeetingId>(meeting),
+            proxy: id(proxy["id"].as_str().unwrap_or_else(|| panic!("no id in {proxy}"))),
+            grantor: id(proxy["grantor"].as_str().unwrap_or_else(|| panic!("no grantor in {proxy}"))),
+            holder: from_json(proxy["holder"].clone()),
+            instructions: if proxy["instructions"].is_null() {
+                Default::default()
+            } else {
+                from_json(proxy["instructions"].clone())
+            },
+            form: ProxyForm::Electronic,
+            signed: None,
+        };
+        proxy["signature"] = self.signature(&command, key);
+        proxy
     }
 }
 

@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use stembus::clock::Clock;
-use stembus::core::{Command, PersonId, ProxyHolder};
+use stembus::core::{Command, PersonId, ProxyForm, ProxyHolder};
+use stembus::ledger::author;
 use stembus::scenario::Scenario;
 
 use crate::api_test;
-use crate::support::{SECRETARIAT, TestApp};
+use crate::support::{SECRETARIAT, TestApp, tree_head};
 
 /// Signs people in as needed (again when their session may have run out on the test's clock).
 struct People<'a> {
@@ -61,7 +62,14 @@ fn holder(h: ProxyHolder) -> Value {
     }
 }
 
-/// The HTTP request that carries out a command, and who makes it.
+/// A value's name in JSON, e.g. `for` or `adopted`.
+fn code<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// The HTTP request that carries out a command, and who makes it. Ballots, electronic proxies
+/// and declarations are signed with their author's scenario key, enrolled over HTTP by the
+/// author first when they have none.
 fn request(people: &mut People, command: Command) -> (Method, String, String, Option<Value>) {
     let m = |id: &dyn std::fmt::Display| format!("/associations/coop/meetings/{id}");
     match command {
@@ -116,11 +124,22 @@ fn request(people: &mut People, command: Command) -> (Method, String, String, Op
             let body = json!({"convener": by, "advance_voting": advance_voting, "electronic_participation": electronic_participation});
             (Method::POST, format!("{}/convocation", m(&meeting)), people.secretariat(), Some(body))
         }
-        Command::GrantProxy { meeting, proxy, grantor, holder: h, instructions, .. } => {
-            // The grantors in the minutes have no representative of their own registered: the
-            // secretariat records their proxies as received.
+        Command::GrantProxy { meeting, proxy, grantor, holder: h, ref instructions, form, .. } => {
             let body = json!({"id": proxy.to_string(), "grantor": grantor.to_string(), "holder": holder(h), "instructions": instructions});
-            (Method::POST, format!("{}/proxies", m(&meeting)), people.secretariat(), Some(body))
+            if form == ProxyForm::Electronic {
+                // The grantor's representative records and signs it.
+                let (person, _) = people
+                    .app
+                    .state(|s| author::statement_for(s, &command, 0))
+                    .unwrap_or_else(|| panic!("nobody signs {command:?}"));
+                let token = people.person(person);
+                let key = people.app.signer(&token, person);
+                let body = people.app.signed_proxy(&key, &meeting.to_string(), body);
+                (Method::POST, format!("{}/proxies", m(&meeting)), token, Some(body))
+            } else {
+                // A proxy on paper: the secretariat records it as received.
+                (Method::POST, format!("{}/proxies", m(&meeting)), people.secretariat(), Some(body))
+            }
         }
         Command::CheckIn { meeting, member, person, mode } => {
             let token = people.person(person);
@@ -148,14 +167,17 @@ fn request(people: &mut People, command: Command) -> (Method, String, String, Op
                 json!({"id": poll.to_string(), "item": item.to_string(), "method": method, "revote_of": revote_of.map(|r| r.to_string())}),
             ),
         ),
-        Command::CastBallot { meeting, item, member, person, choice } => {
+        Command::CastBallot { meeting, item, member, person, choice, .. } => {
             let token = people.person(person);
-            (
-                Method::POST,
-                format!("{}/agenda-items/{item}/ballots", m(&meeting)),
-                token,
-                Some(json!({"member": member.to_string(), "choice": choice})),
-            )
+            let key = people.app.signer(&token, person);
+            let body = people.app.signed_ballot(
+                &key,
+                &meeting.to_string(),
+                &item.to_string(),
+                &member.to_string(),
+                &code(&choice),
+            );
+            (Method::POST, format!("{}/agenda-items/{item}/ballots", m(&meeting)), token, Some(body))
         }
         Command::ClosePoll { meeting, poll, by, counts } => (
             Method::POST,
@@ -163,12 +185,13 @@ fn request(people: &mut People, command: Command) -> (Method, String, String, Op
             people.person(by),
             Some(json!({"counts": counts})),
         ),
-        Command::DeclareResult { meeting, poll, by, outcome } => (
-            Method::POST,
-            format!("{}/polls/{poll}/declaration", m(&meeting)),
-            people.person(by),
-            Some(json!({"outcome": outcome})),
-        ),
+        Command::DeclareResult { meeting, poll, by, outcome, .. } => {
+            let token = people.person(by);
+            let key = people.app.signer(&token, by);
+            let body =
+                people.app.signed_declaration(&key, &meeting.to_string(), &poll.to_string(), &code(&outcome));
+            (Method::POST, format!("{}/polls/{poll}/declaration", m(&meeting)), token, Some(body))
+        }
         other => panic!("this driver does not carry {other:?}"),
     }
 }
@@ -211,6 +234,27 @@ api_test!(the_meeting_of_7_december_2022_replays_over_http, |app| {
     assert_eq!(amendment["quorum"]["met"], true);
     let (_, minutes) = app.get("/associations/coop/meetings/alv-2022-12-07/minutes", &token);
     assert_eq!(minutes["decisions"].as_array().map(Vec::len), Some(3));
+
+    // The chair enrolled a key to sign the declarations; Olst-Wijhe's official signed its
+    // electronic proxy.
+    let (_, keys) =
+        app.get(&format!("/associations/coop/persons/{}/keys", PersonId::named("johan-dijkstra")), &token);
+    assert_eq!(keys.as_array().map(Vec::len), Some(1), "{keys}");
+    assert_eq!(
+        keys[0]["key"],
+        author::key_bytes(&author::scenario_key(PersonId::named("johan-dijkstra"))).to_hex()
+    );
+    assert_eq!(keys[0]["status"], "current");
+    assert!(keys[0]["last_sequence"].as_u64().is_some_and(|s| s > 3), "three declarations: {keys}");
+    let (_, proxies) = app.get("/associations/coop/meetings/alv-2022-12-07/proxies", &token);
+    let electronic: Vec<&str> = proxies
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["form"] == "electronic")
+        .filter_map(|p| p["grantor_name"].as_str())
+        .collect();
+    assert_eq!(electronic, ["Gemeente Olst-Wijhe"], "{proxies}");
 });
 
 /// 40 members, each with a representative who has an e-mail, and the chair of the supervisory board.
@@ -270,12 +314,13 @@ fn poll(
     );
     for (n, i) in members.enumerate() {
         let voter = app.sign_in(&format!("p{i}@coop.example"));
+        let key = app.signer(&voter, PersonId::named(&format!("p{i}")));
         let choice = if n < against { "against" } else { "for" };
         app.ok(
             Method::POST,
             &format!("{path}/agenda-items/{item}/ballots"),
             &voter,
-            Some(json!({"member": format!("m{i}"), "choice": choice})),
+            Some(app.signed_ballot(&key, meeting, item, &format!("m{i}"), choice)),
             StatusCode::CREATED,
         );
     }
@@ -283,12 +328,13 @@ fn poll(
     app.ok(Method::POST, &format!("{path}/polls/{meeting}-poll/closing"), chair, None, StatusCode::OK);
     let (status, result) = app.get(&format!("{path}/polls/{meeting}-poll/result"), chair);
     assert_eq!(status, StatusCode::OK, "{result}");
-    let outcome = result["outcome"].clone();
+    let outcome = result["outcome"].as_str().unwrap_or_default();
+    let key = app.signer(chair, PersonId::named("chair"));
     app.ok(
         Method::POST,
         &format!("{path}/polls/{meeting}-poll/declaration"),
         chair,
-        Some(json!({"outcome": outcome})),
+        Some(app.signed_declaration(&key, meeting, &format!("{meeting}-poll"), outcome)),
         StatusCode::OK,
     );
     result
@@ -397,40 +443,8 @@ api_test!(a_statute_amendment_misses_its_quorum_and_passes_in_the_new_meeting_ar
 });
 
 api_test!(a_voter_keeps_a_ballot_receipt_and_later_proves_it_was_counted, |app| {
-    use stembus::ledger::log::{SignedTreeHead, TreeHead, unhex};
-    use stembus::ledger::merkle::{verify_consistency, verify_inclusion};
-    use stembus::ledger::signature::PublicKey;
-
-    let hash = |v: &Value| -> [u8; 32] {
-        v.as_str()
-            .and_then(unhex)
-            .and_then(|b| b.try_into().ok())
-            .unwrap_or_else(|| panic!("not a hash: {v}"))
-    };
-    let head_of = |v: &Value| -> SignedTreeHead {
-        SignedTreeHead {
-            head: TreeHead {
-                association: stembus::core::AssociationId::named("coop"),
-                meeting: v["meeting"].as_str().and_then(|m| m.parse().ok()),
-                size: v["size"].as_u64().unwrap_or_default(),
-                root: hash(&v["root"]),
-                timestamp: v["timestamp"]
-                    .as_str()
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or_else(|| panic!("no timestamp in {v}")),
-            },
-            signature: v["signature"]
-                .as_str()
-                .and_then(unhex)
-                .and_then(|b| b.try_into().ok())
-                .unwrap_or_else(|| panic!("no signature in {v}")),
-        }
-    };
-
     drive(&app, include_str!("../../scenarios/alv-2022-12-07.toml"));
-    let (_, key) = app.call(Method::GET, "/service-key", None, None);
-    let service_key =
-        PublicKey::from_hex(key["public_key"].as_str().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    let service_key = app.service_key();
 
     // Rotterdam's official casts an advance ballot in a fresh meeting and keeps the receipt.
     app.at("2026-03-02T10:00:00+01:00");
@@ -447,57 +461,33 @@ api_test!(a_voter_keeps_a_ballot_receipt_and_later_proves_it_was_counted, |app| 
         StatusCode::OK,
     );
     let voter = app.sign_in("rotterdam-official@example.org");
+    let key = app.signer(&voter, PersonId::named("rotterdam-official"));
     let ballot = app.ok(
         Method::POST,
         "/associations/coop/meetings/alv-2026/agenda-items/jaarrekening/ballots",
         &voter,
-        Some(json!({"member": "rotterdam", "choice": "for"})),
+        Some(app.signed_ballot(&key, "alv-2026", "jaarrekening", "rotterdam", "for")),
         StatusCode::CREATED,
     );
     let receipt = ballot["log_receipt"].clone();
-    let first_head = head_of(&receipt["tree_head"]);
-    assert_eq!(first_head.verify(&service_key), Ok(()), "the service signed the head");
-    let proof: Vec<[u8; 32]> =
-        receipt["inclusion_proof"].as_array().into_iter().flatten().map(hash).collect();
+    let first_head = app.verify_receipt(&receipt);
     let index = receipt["leaf_index"].as_u64().unwrap_or(u64::MAX);
-    verify_inclusion(
-        &hash(&receipt["leaf_hash"]),
-        index,
-        first_head.head.size,
-        &proof,
-        &first_head.head.root,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
 
     // More happens; the voter asks the latest head and checks it extends the one it kept.
     let others = app.sign_in("rasker@example.org");
+    let key = app.signer(&others, PersonId::named("rasker"));
     app.ok(
         Method::POST,
         "/associations/coop/meetings/alv-2026/agenda-items/jaarrekening/ballots",
         &others,
-        Some(json!({"member": "assen", "choice": "against"})),
+        Some(app.signed_ballot(&key, "alv-2026", "jaarrekening", "assen", "against")),
         StatusCode::CREATED,
     );
     let (_, latest) = app.get("/associations/coop/meetings/alv-2026/log/head", &voter);
-    let latest = head_of(&latest);
+    let latest = tree_head(&latest);
     assert!(latest.head.size > first_head.head.size);
     assert_eq!(latest.verify(&service_key), Ok(()));
-    let (_, consistency) = app.get(
-        &format!(
-            "/associations/coop/meetings/alv-2026/log/consistency?from={}&to={}",
-            first_head.head.size, latest.head.size
-        ),
-        &voter,
-    );
-    let proof: Vec<[u8; 32]> = consistency["proof"].as_array().into_iter().flatten().map(hash).collect();
-    verify_consistency(
-        first_head.head.size,
-        latest.head.size,
-        &first_head.head.root,
-        &latest.head.root,
-        &proof,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    app.verify_consistency("/associations/coop/meetings/alv-2026/log", &voter, &first_head, &latest);
 
     // The ballot's entry, as an auditor exports it, hashes to the leaf in the receipt.
     let auditor_email = "accountant@coop.example";

@@ -12,5 +12,6 @@ mod r4_advance_voting;
 mod r5_r6_session_and_polls;
 mod r7_decisions;
 mod r8_records;
+mod r8_signatures;
 mod replay_2022;
 mod written_resolution;

@@ -5,12 +5,9 @@
 use super::{Decided, Decider};
 use crate::core::event::Fact;
 use crate::core::ids::{MeetingId, PersonId, PollId};
-use crate::core::keys::{KeyBytes, KeySignature, KeyStatus, SignatureBytes, Signed};
-use crate::core::model::{Counts, Outcome, ProxyForm};
+use crate::core::keys::{KeyBytes, KeySignature, KeyStatus, SignatureBytes, Signed, signatures_in};
+use crate::core::model::{Outcome, ProxyForm};
 use crate::core::violation::{Provision, RuleViolation};
-use crate::ledger::canonical::{
-    BallotStatement, DeclarationStatement, KeyAction, KeyStatement, ProxyStatement,
-};
 use crate::ledger::signature::{self, PublicKey};
 
 impl Decider<'_> {
@@ -64,47 +61,34 @@ impl Decider<'_> {
     /// `key` is `person`'s current key.
     fn current_key_of(&self, person: PersonId, key: &KeyBytes) -> Result<(), RuleViolation> {
         let name = self.person_name(person);
-        match self.s.keys.current_of(person) {
-            Some(current) if current.key == *key => Ok(()),
-            Some(_) => Err(match self.s.keys.get(key) {
-                Some(r) if r.person == person && r.status == KeyStatus::Revoked => self.key_refusal(
-                    "signature.key_revoked",
-                    format!("Key {key} of {name} was revoked; it signs nothing any more."),
-                ),
-                Some(r) if r.person == person => self.key_refusal(
+        match self.s.keys.get(key) {
+            Some(r) if r.person == person => match r.status {
+                KeyStatus::Current => Ok(()),
+                KeyStatus::Rotated => Err(self.key_refusal(
                     "signature.key_rotated",
                     format!("Key {key} of {name} was replaced by a newer key; sign with that."),
-                ),
-                _ => self.key_refusal("signature.wrong_key", format!("Key {key} is not the key of {name}.")),
-            }),
-            None => Err(match self.s.keys.get(key) {
-                Some(r) if r.person == person && r.status == KeyStatus::Revoked => self.key_refusal(
+                )),
+                KeyStatus::Revoked => Err(self.key_refusal(
                     "signature.key_revoked",
                     format!("Key {key} of {name} was revoked; it signs nothing any more."),
-                ),
-                _ => self.key_refusal(
-                    "signature.no_key",
-                    format!("{name} has no key enrolled; enrol one before signing."),
-                ),
-            }),
+                )),
+            },
+            _ if self.s.keys.current_of(person).is_some() => {
+                Err(self.key_refusal("signature.wrong_key", format!("Key {key} is not the key of {name}.")))
+            }
+            _ => Err(self.key_refusal(
+                "signature.no_key",
+                format!("{name} has no key enrolled; enrol one before signing."),
+            )),
         }
     }
 
-    /// `signed` is `person`'s current key's fresh, valid signature over `bytes`.
-    fn signed_by(
-        &self,
-        person: PersonId,
-        signed: &Signed,
-        bytes: &[u8],
-        what: &str,
-    ) -> Result<(), RuleViolation> {
-        self.current_key_of(person, &signed.key)?;
-        self.fresh(&signed.key, signed.sequence)?;
-        self.verify(&signed.key, bytes, &signed.signature, what)
-    }
-
-    fn statement(&self, person: PersonId, key: KeyBytes, action: KeyAction, sequence: u64) -> Vec<u8> {
-        KeyStatement { association: self.s.id, person, public_key: key.0, action, sequence }.to_bytes()
+    /// Verifies every signature `fact` carries.
+    fn verify_all(&self, fact: &Fact, what: &str) -> Result<(), RuleViolation> {
+        for item in signatures_in(self.s, fact) {
+            self.verify(&item.key, &item.bytes, &item.signature, what)?;
+        }
+        Ok(())
     }
 
     pub(super) fn enrol_key(
@@ -131,9 +115,9 @@ impl Decider<'_> {
                 format!("Key {key} has been enrolled before; a key is enrolled once only."),
             ));
         }
-        let bytes = self.statement(person, key, KeyAction::Enrol, sequence);
-        self.verify(&key, &bytes, &signature, "key enrolment")?;
-        Ok(vec![Fact::KeyEnrolled { person, key, sequence, signature }])
+        let fact = Fact::KeyEnrolled { person, key, sequence, signature };
+        self.verify_all(&fact, "key enrolment")?;
+        Ok(vec![fact])
     }
 
     pub(super) fn rotate_key(
@@ -159,10 +143,9 @@ impl Decider<'_> {
             ));
         }
         self.fresh(&old_key, sequence)?;
-        let bytes = self.statement(person, key, KeyAction::Rotate, sequence);
-        self.verify(&old_key, &bytes, &signature, "key rotation (by the current key)")?;
-        self.verify(&key, &bytes, &new_key_signature, "key rotation (by the new key)")?;
-        Ok(vec![Fact::KeyRotated { person, old_key, key, sequence, signature, new_key_signature }])
+        let fact = Fact::KeyRotated { person, old_key, key, sequence, signature, new_key_signature };
+        self.verify_all(&fact, "key rotation (signed by the current and the new key)")?;
+        Ok(vec![fact])
     }
 
     pub(super) fn revoke_key(
@@ -186,10 +169,10 @@ impl Decider<'_> {
         }
         if let Some(s) = &signed {
             self.fresh(&key, s.sequence)?;
-            let bytes = self.statement(person, key, KeyAction::Revoke, s.sequence);
-            self.verify(&key, &bytes, &s.signature, "key revocation")?;
         }
-        Ok(vec![Fact::KeyRevoked { person, key, signed }])
+        let fact = Fact::KeyRevoked { person, key, signed };
+        self.verify_all(&fact, "key revocation")?;
+        Ok(vec![fact])
     }
 
     fn unsigned(&self, what: &str) -> RuleViolation {
@@ -199,6 +182,20 @@ impl Decider<'_> {
         )
     }
 
+    /// Checks the signature `fact` carries: by `person`'s current key, with a fresh sequence
+    /// number, over the statement rebuilt from the fact.
+    fn check_signed(
+        &self,
+        person: PersonId,
+        signed: &Signed,
+        fact: &Fact,
+        what: &str,
+    ) -> Result<(), RuleViolation> {
+        self.current_key_of(person, &signed.key)?;
+        self.fresh(&signed.key, signed.sequence)?;
+        self.verify_all(fact, what)
+    }
+
     /// Adds the caster's signature to the ballot in `facts`, once it checks.
     pub(super) fn sign_ballot(
         &self,
@@ -206,21 +203,11 @@ impl Decider<'_> {
         signed: Option<Signed>,
     ) -> Result<(), RuleViolation> {
         for fact in facts.iter_mut() {
-            if let Fact::BallotCast { meeting, poll, item, ballot } = fact {
+            if let Fact::BallotCast { ballot, .. } = fact {
                 let signed = signed.ok_or_else(|| self.unsigned("ballot"))?;
-                let bytes = BallotStatement {
-                    association: self.s.id,
-                    meeting: *meeting,
-                    item: *item,
-                    poll: *poll,
-                    member: ballot.member,
-                    person: ballot.person,
-                    choice: ballot.choice,
-                    sequence: signed.sequence,
-                }
-                .to_bytes();
-                self.signed_by(ballot.person, &signed, &bytes, "ballot")?;
                 ballot.signed = Some(signed);
+                let person = ballot.person;
+                self.check_signed(person, &signed, fact, "ballot")?;
             }
         }
         Ok(())
@@ -230,7 +217,7 @@ impl Decider<'_> {
     /// An electronic proxy must be signed; a paper proxy may be.
     pub(super) fn sign_proxy(&self, facts: &mut [Fact], signed: Option<Signed>) -> Result<(), RuleViolation> {
         for fact in facts.iter_mut() {
-            if let Fact::ProxyGranted { meeting, proxy } = fact {
+            if let Fact::ProxyGranted { proxy, .. } = fact {
                 let Some(signed) = signed else {
                     if proxy.form == ProxyForm::Electronic {
                         return Err(self.unsigned("proxy"));
@@ -253,50 +240,26 @@ impl Decider<'_> {
                         ),
                     ));
                 }
-                let bytes = ProxyStatement {
-                    association: self.s.id,
-                    meeting: *meeting,
-                    proxy: proxy.id,
-                    grantor: proxy.grantor,
-                    person: signer,
-                    holder: proxy.holder,
-                    instructions: proxy.instructions.clone(),
-                    sequence: signed.sequence,
-                }
-                .to_bytes();
-                self.signed_by(signer, &signed, &bytes, "proxy")?;
                 proxy.signed = Some(signed);
+                self.check_signed(signer, &signed, fact, "proxy")?;
             }
         }
         Ok(())
     }
 
-    /// Checks the chair's signature on a declaration: the chair signs the outcome with the
-    /// counts it rests on.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn declaration_signature(
+    /// The declaration, once the chair's signature on it checks: the chair signs the outcome
+    /// with the counts it rests on.
+    pub(super) fn signed_declaration(
         &self,
         meeting: MeetingId,
         poll: PollId,
-        chair: PersonId,
+        by: PersonId,
         outcome: Outcome,
-        counts: Counts,
         signed: Option<Signed>,
-    ) -> Result<Signed, RuleViolation> {
+    ) -> Result<Fact, RuleViolation> {
         let signed = signed.ok_or_else(|| self.unsigned("declaration"))?;
-        let bytes = DeclarationStatement {
-            association: self.s.id,
-            meeting,
-            poll,
-            chair,
-            outcome,
-            votes_for: counts.in_favour,
-            votes_against: counts.against,
-            abstentions: counts.abstain,
-            sequence: signed.sequence,
-        }
-        .to_bytes();
-        self.signed_by(chair, &signed, &bytes, "declaration")?;
-        Ok(signed)
+        let fact = Fact::ResultDeclared { meeting, poll, by, outcome, signed };
+        self.check_signed(by, &signed, &fact, "declaration")?;
+        Ok(fact)
     }
 }

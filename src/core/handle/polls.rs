@@ -333,8 +333,7 @@ impl Decider<'_> {
                 format!("The declaration must follow the count: {}.", result.explanation),
             ));
         }
-        let signed = self.declaration_signature(meeting, poll, by, outcome, result.counts, signed)?;
-        Ok(vec![Fact::ResultDeclared { meeting, poll, by, outcome, signed }])
+        Ok(vec![self.signed_declaration(meeting, poll, by, outcome, signed)?])
     }
 
     pub(super) fn challenge(&self, meeting: MeetingId, poll: PollId, supporters: Vec<MemberId>) -> Decided {

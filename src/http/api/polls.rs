@@ -249,6 +249,10 @@ pub struct PollView {
     pub advance_ballots: usize,
     /// The result, once the poll is closed.
     pub result: Option<ResultView>,
+    /// Proof that the chair's signed declaration is in the meeting's log, against the head the
+    /// service signed after storing it. Only in the answer to the declaration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_receipt: Option<super::records::LogReceiptView>,
 }
 
 fn poll_view(s: &Association, m: &Meeting, p: &Poll) -> PollView {
@@ -275,6 +279,7 @@ fn poll_view(s: &Association, m: &Meeting, p: &Poll) -> PollView {
         ballots: p.ballots.len(),
         advance_ballots: m.advance_ballots.get(&p.item).map_or(0, |b| b.len()),
         result: p.result.as_ref().map(|r| result_view(s, r)),
+        log_receipt: None,
     }
 }
 
@@ -529,10 +534,15 @@ async fn declare(
     caller.may_write(a)?;
     must_exist(&state, a, meeting, Some(poll)).await?;
     let Declare { outcome, signature } = body.into_inner();
-    state
+    let logged = state
         .execute(a, Command::DeclareResult { meeting, poll, by: caller.person, outcome, signed: signature })
         .await?;
-    poll_response(&state, a, meeting, poll, StatusCode::OK).await
+    let receipt =
+        super::receipt_for(&state, a, &logged, |f| matches!(f, Fact::ResultDeclared { .. })).await?;
+    let mut view =
+        state.read(a, move |s| poll_of(s, meeting, poll).map(|(m, p)| poll_view(s, m, p))).await??;
+    view.log_receipt = Some(receipt);
+    Ok(HttpResponse::Ok().json(view))
 }
 
 // ---- Voters ------------------------------------------------------------------------------------
@@ -630,7 +640,8 @@ pub struct BallotReceipt {
     pub log_receipt: Option<super::records::LogReceiptView>,
 }
 
-fn receipt(logged: &[Logged]) -> Option<BallotReceipt> {
+/// The ballot a command logged, and its entry in the log.
+fn receipt(logged: &[Logged]) -> Option<(BallotReceipt, &Logged)> {
     logged.iter().find_map(|l| match &l.event.fact {
         Fact::BallotCast { meeting, poll, item, ballot } => {
             let (via, proxy) = match ballot.via {
@@ -638,20 +649,23 @@ fn receipt(logged: &[Logged]) -> Option<BallotReceipt> {
                 Via::Proxy { proxy } => ("proxy", Some(proxy.to_string())),
                 Via::Advance => ("advance", None),
             };
-            Some(BallotReceipt {
-                meeting: meeting.to_string(),
-                item: item.to_string(),
-                poll: poll.map(|p| p.to_string()),
-                member: ballot.member.to_string(),
-                person: ballot.person.to_string(),
-                choice: code(&ballot.choice),
-                via: via.to_owned(),
-                proxy,
-                cast_at: time(ballot.cast_at),
-                seq: l.seq,
-                stream_index: l.stream_index,
-                log_receipt: None,
-            })
+            Some((
+                BallotReceipt {
+                    meeting: meeting.to_string(),
+                    item: item.to_string(),
+                    poll: poll.map(|p| p.to_string()),
+                    member: ballot.member.to_string(),
+                    person: ballot.person.to_string(),
+                    choice: code(&ballot.choice),
+                    via: via.to_owned(),
+                    proxy,
+                    cast_at: time(ballot.cast_at),
+                    seq: l.seq,
+                    stream_index: l.stream_index,
+                    log_receipt: None,
+                },
+                l,
+            ))
         }
         _ => None,
     })
@@ -678,13 +692,10 @@ async fn cast_ballot(
             Command::CastBallot { meeting, item, member, person: caller.person, choice, signed: signature },
         )
         .await?;
-    let mut receipt = receipt(&logged).ok_or_else(|| {
+    let (mut receipt, cast) = receipt(&logged).ok_or_else(|| {
         tracing::error!("an accepted ballot caused no BallotCast event");
         ApiError::internal()
     })?;
-    let service = std::sync::Arc::clone(&state.service);
-    let (stream, index) = (meeting.to_string(), u64::try_from(receipt.stream_index).unwrap_or(0));
-    let proof = web::block(move || service.receipt(a, &stream, index)).await??;
-    receipt.log_receipt = Some(super::records::receipt_view(&proof));
+    receipt.log_receipt = Some(super::log_receipt(&state, a, cast).await?);
     Ok(HttpResponse::Created().json(receipt))
 }

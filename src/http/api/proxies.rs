@@ -15,8 +15,8 @@ use super::register::new_uuid;
 use super::time;
 use crate::core::keys::Signed;
 use crate::core::{
-    AgendaItemId, Association, AssociationId, Command, Instruction, MeetingId, MemberId, PersonId, Proxy,
-    ProxyForm, ProxyHolder, ProxyId,
+    AgendaItemId, Association, AssociationId, Command, Fact, Instruction, MeetingId, MemberId, PersonId,
+    Proxy, ProxyForm, ProxyHolder, ProxyId,
 };
 use crate::http::AppState;
 use crate::http::auth::{Caller, Role};
@@ -53,6 +53,10 @@ pub struct ProxyView {
     /// When the proxy reached the service; it must be before the meeting opens (Art. 8.5).
     pub received_at: String,
     pub revoked_at: Option<String>,
+    /// Proof that the proxy is in the meeting's log, against the head the service signed after
+    /// storing it. Only in the answer that records the proxy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_receipt: Option<super::records::LogReceiptView>,
 }
 
 fn proxy_view(s: &Association, p: &Proxy) -> ProxyView {
@@ -79,6 +83,7 @@ fn proxy_view(s: &Association, p: &Proxy) -> ProxyView {
         form: code(&p.form),
         received_at: time(p.received_at),
         revoked_at: p.revoked_at.map(time),
+        log_receipt: None,
     }
 }
 
@@ -203,11 +208,19 @@ async fn grant_proxy(
             "You do not represent the member that gives this proxy; only its representative records it electronically, or the secretariat records it from paper.",
         ));
     };
-    let id = match b.id {
-        Some(id) => id,
-        None => ProxyId::from_uuid(new_uuid()?),
+    let id = match (b.id, &b.signature) {
+        (Some(id), _) => id,
+        (None, None) => ProxyId::from_uuid(new_uuid()?),
+        (None, Some(_)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "request.proxy_id_missing",
+                "The request is incomplete",
+                "A signed proxy names its `id`: the signature covers the proxy's id, so choose the id, sign the proxy statement with it and send both.",
+            ));
+        }
     };
-    state
+    let logged = state
         .execute(
             a,
             Command::GrantProxy {
@@ -221,21 +234,21 @@ async fn grant_proxy(
             },
         )
         .await?;
-    proxy_response(&state, a, m, id, StatusCode::CREATED).await
+    let receipt = super::receipt_for(&state, a, &logged, |f| matches!(f, Fact::ProxyGranted { .. })).await?;
+    let mut view = proxy_view_of(&state, a, m, id).await?;
+    view.log_receipt = Some(receipt);
+    Ok(HttpResponse::Created().json(view))
 }
 
-async fn proxy_response(
+async fn proxy_view_of(
     state: &AppState,
     a: AssociationId,
     m: MeetingId,
     id: ProxyId,
-    status: StatusCode,
-) -> Result<HttpResponse, ApiError> {
-    let view =
-        read_meeting(state, a, m, move |s, meeting| meeting.proxies.get(&id).map(|p| proxy_view(s, p)))
-            .await?
-            .ok_or_else(|| unknown_proxy(id))?;
-    Ok(HttpResponse::build(status).json(view))
+) -> Result<ProxyView, ApiError> {
+    read_meeting(state, a, m, move |s, meeting| meeting.proxies.get(&id).map(|p| proxy_view(s, p)))
+        .await?
+        .ok_or_else(|| unknown_proxy(id))
 }
 
 fn unknown_proxy(id: ProxyId) -> ApiError {
@@ -266,5 +279,5 @@ async fn revoke_proxy(
         ));
     }
     state.execute(a, Command::RevokeProxy { meeting: m, proxy: id }).await?;
-    proxy_response(&state, a, m, id, StatusCode::OK).await
+    Ok(HttpResponse::Ok().json(proxy_view_of(&state, a, m, id).await?))
 }

@@ -28,11 +28,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(log_consistency);
 }
 
-/// A tree head of a meeting's log, signed by the service (see docs/encoding.md).
+/// A tree head of a meeting's log or the association's log, signed by the service (see docs/encoding.md).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TreeHeadView {
     pub association: String,
-    /// The meeting whose log this is.
+    /// The meeting whose log this is; null for the association's log.
     pub meeting: Option<String>,
     /// How many entries the log held.
     pub size: u64,
@@ -56,8 +56,8 @@ pub fn tree_head_view(h: &crate::ledger::log::SignedTreeHead) -> TreeHeadView {
     }
 }
 
-/// Proof that an entry is in a meeting's log: its leaf, the path to the root, and the signed
-/// head whose root that is.
+/// Proof that an entry is in a meeting's log or the association's log: its leaf, the path to
+/// the root, and the signed head whose root that is.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LogReceiptView {
     pub leaf_index: u64,
@@ -102,10 +102,18 @@ async fn log_head(
 ) -> Result<HttpResponse, ApiError> {
     let (a, m) = path.into_inner();
     existing_meeting(&state, &caller, a, m).await?;
+    stream_head(&state, a, m.to_string()).await
+}
+
+/// The latest signed tree head of a stream (a meeting's id, or `store::log::ASSOCIATION_STREAM`).
+pub(super) async fn stream_head(
+    state: &AppState,
+    a: AssociationId,
+    stream: String,
+) -> Result<HttpResponse, ApiError> {
     let service = std::sync::Arc::clone(&state.service);
-    let head = web::block(move || service.tree_head(a, &m.to_string())).await??;
-    let head =
-        head.ok_or_else(|| ApiError::not_found("log.no_proof", "The meeting's log has no signed head yet."))?;
+    let head = web::block(move || service.tree_head(a, &stream)).await??;
+    let head = head.ok_or_else(|| ApiError::not_found("log.no_proof", "The log has no signed head yet."))?;
     Ok(HttpResponse::Ok().json(tree_head_view(&head)))
 }
 
@@ -119,8 +127,18 @@ async fn log_receipt(
 ) -> Result<HttpResponse, ApiError> {
     let (a, m, index) = path.into_inner();
     existing_meeting(&state, &caller, a, m).await?;
+    stream_receipt(&state, a, m.to_string(), index).await
+}
+
+/// A receipt for the entry at `index` of a stream, against its latest signed head.
+pub(super) async fn stream_receipt(
+    state: &AppState,
+    a: AssociationId,
+    stream: String,
+    index: u64,
+) -> Result<HttpResponse, ApiError> {
     let service = std::sync::Arc::clone(&state.service);
-    let receipt = web::block(move || service.receipt(a, &m.to_string(), index)).await??;
+    let receipt = web::block(move || service.receipt(a, &stream, index)).await??;
     Ok(HttpResponse::Ok().json(receipt_view(&receipt)))
 }
 
@@ -152,9 +170,19 @@ async fn log_consistency(
 ) -> Result<HttpResponse, ApiError> {
     let (a, m) = path.into_inner();
     existing_meeting(&state, &caller, a, m).await?;
-    let ConsistencyQuery { from, to } = query.into_inner();
+    stream_consistency(&state, a, m.to_string(), query.into_inner()).await
+}
+
+/// Proof that the later signed head of a stream extends the earlier one.
+pub(super) async fn stream_consistency(
+    state: &AppState,
+    a: AssociationId,
+    stream: String,
+    query: ConsistencyQuery,
+) -> Result<HttpResponse, ApiError> {
+    let ConsistencyQuery { from, to } = query;
     let service = std::sync::Arc::clone(&state.service);
-    let c = web::block(move || service.consistency(a, &m.to_string(), from, to)).await??;
+    let c = web::block(move || service.consistency(a, &stream, from, to)).await??;
     Ok(HttpResponse::Ok().json(ConsistencyView {
         from: tree_head_view(&c.from),
         to: tree_head_view(&c.to),
