@@ -28,7 +28,10 @@ fn the_report_names_every_poll_with_its_count_declaration_and_rule() {
     let counted = amendment.and_then(|p| p.counted.as_ref()).unwrap_or_else(|| panic!("no count"));
     assert_eq!((counted.in_favour, counted.against, counted.abstain), (25, 1, 1));
     let text = report.to_text();
-    assert!(text.contains("counted: 25 for, 1 against, 1 abstain: adopted; declared adopted; agrees"), "{text}");
+    assert!(
+        text.contains("counted: 25 for, 1 against, 1 abstain: adopted; declared adopted; agrees"),
+        "{text}"
+    );
     assert!(text.contains("VERIFIED"), "{text}");
     let json = serde_json::to_value(&report).unwrap_or_default();
     assert_eq!(json["verified"], true);
