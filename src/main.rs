@@ -225,19 +225,58 @@ fn audit(command: AuditCmd) -> anyhow::Result<()> {
             }
         }
         AuditCmd::Export { association, meeting, out, config } => {
-            let (config, store) = store(config.as_deref())?;
-            let key = stembus::keys::load_or_create(&config.key_file)?;
+            let (association, meeting): (stembus::core::AssociationId, stembus::core::MeetingId) =
+                (association.parse()?, meeting.parse()?);
+            // The service's own database and key: an export makes neither (a new key would sign
+            // a header the log's tree heads contradict, and serve would adopt it afterwards).
+            let settings = stembus::config::Config::load(config.as_deref())?;
+            let url = &settings.database_url;
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                let file =
+                    url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+                anyhow::ensure!(
+                    std::path::Path::new(file).exists(),
+                    "there is no database {file}: give the service's configuration (--config or DATABASE_URL)"
+                );
+            }
+            anyhow::ensure!(
+                settings.key_file.exists(),
+                "there is no service key file {}: give the service's configuration (--config or STEMBUS_KEY_FILE); an export is signed with the service's own key",
+                settings.key_file.display()
+            );
+            let store = stembus::store::Store::open(&settings.database_url)?;
+            store.migrate()?;
+            let key = stembus::keys::load_or_create(&settings.key_file)?;
             let service = stembus::service::Service::new(store, key);
+            for stream in [stembus::store::log::ASSOCIATION_STREAM.to_owned(), meeting.to_string()] {
+                if let Some(head) = service.tree_head(association, &stream)? {
+                    anyhow::ensure!(
+                        head.verify(&service.public_key()).is_ok(),
+                        "the key in {} did not sign this database's log: it is not the service's key file",
+                        settings.key_file.display()
+                    );
+                }
+            }
             let now = chrono::Utc::now();
-            let (association, meeting) = (association.parse()?, meeting.parse()?);
             let entries = match out {
                 Some(path) => {
                     let file = std::fs::File::create(&path)
                         .with_context(|| format!("cannot write {}", path.display()))?;
                     let mut w = std::io::BufWriter::new(file);
-                    let n = service.export(association, meeting, now, &mut w)?;
-                    w.flush()?;
-                    n
+                    let written =
+                        service.export(association, meeting, now, &mut w).map_err(anyhow::Error::from);
+                    match written.and_then(|n| {
+                        w.flush()?;
+                        Ok(n)
+                    }) {
+                        Ok(n) => n,
+                        Err(e) => {
+                            // No cut-off export is left behind under the name of a whole one.
+                            drop(w);
+                            let _ = std::fs::remove_file(&path);
+                            return Err(e);
+                        }
+                    }
                 }
                 None => service.export(association, meeting, now, &mut std::io::stdout().lock())?,
             };

@@ -51,6 +51,9 @@ struct Cache {
     state: Association,
     /// Each stream's Merkle tree over the leaves of its logged events.
     trees: HashMap<String, MerkleTree>,
+    /// The moment of each stream's latest signed head, as far as known: a new head is never
+    /// stamped before it.
+    head_at: HashMap<String, Instant>,
     /// The last event folded into `state`.
     last_seq: i64,
     /// False when a failed transaction may have left `state` ahead of the log.
@@ -63,6 +66,7 @@ impl Cache {
             state: Association::with_id(association, profile.clone()),
             profile,
             trees: HashMap::new(),
+            head_at: HashMap::new(),
             last_seq: 0,
             valid: true,
         }
@@ -193,6 +197,7 @@ impl Service {
             let logged = log::append(c, association, head, &to_log)?;
             // Each stream that grew gets a new tree head, signed, in the same transaction.
             let mut grown: Vec<String> = Vec::new();
+            let mut heads_at: Vec<(String, Instant)> = Vec::new();
             for l in &logged {
                 cache.trees.entry(l.stream.clone()).or_default().push_leaf_hash(log::leaf_of(association, l));
                 if !grown.contains(&l.stream) {
@@ -205,18 +210,27 @@ impl Service {
                     .get(&stream)
                     .ok_or_else(|| ServiceError::NoProof(format!("no tree for {stream}")))?;
                 let meeting = logged.iter().find(|l| l.stream == stream).and_then(|l| l.event.fact.meeting());
+                // Heads of a stream are signed in time order, even when commands carry moments
+                // out of order (two requests racing for the lock, a clock stepping back).
+                let previous = match cache.head_at.get(&stream) {
+                    Some(at) => Some(*at),
+                    None => log::read_head(c, association, &stream, None)?.map(|h| h.head.timestamp),
+                };
+                let timestamp = previous.map_or(now, |p| p.max(now));
                 let signed =
-                    TreeHead { association, meeting, size: tree.len(), root: tree.root(), timestamp: now }
+                    TreeHead { association, meeting, size: tree.len(), root: tree.root(), timestamp }
                         .sign(&self.key);
                 log::store_head(c, &stream, &signed)?;
+                heads_at.push((stream, timestamp));
             }
-            Ok(logged)
+            Ok((logged, heads_at))
         });
         match outcome {
-            Ok(logged) => {
+            Ok((logged, heads_at)) => {
                 if let Some(last) = logged.last() {
                     cache.last_seq = last.seq;
                 }
+                cache.head_at.extend(heads_at);
                 Ok(logged)
             }
             Err(e) => {
@@ -456,6 +470,8 @@ fn catch_up(
         if page.is_empty() {
             return Ok(());
         }
+        // Another instance signed heads too: read their moments afresh when needed.
+        cache.head_at.clear();
         for logged in &page {
             apply(&mut cache.state, &logged.event);
             cache

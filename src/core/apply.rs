@@ -211,6 +211,9 @@ pub fn apply(state: &mut Association, event: &Event) {
             );
         }
         Fact::ResolutionVoteCast { resolution, ballot } => {
+            if let Some(s) = &ballot.signed {
+                state.keys.used(&s.key, s.sequence);
+            }
             if let Some(r) = state.resolutions.get_mut(resolution) {
                 r.votes.insert(ballot.member, ballot.clone());
             }

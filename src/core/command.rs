@@ -217,6 +217,9 @@ pub enum Command {
         member: MemberId,
         person: PersonId,
         choice: Choice,
+        /// The voter's signature over the resolution vote statement; required (R8).
+        #[serde(default)]
+        signed: Option<Signed>,
     },
     ConcludeResolution {
         resolution: ResolutionId,

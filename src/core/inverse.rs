@@ -207,6 +207,7 @@ pub fn candidate_commands(state: &Association, events: &[Event]) -> Vec<Command>
             member: ballot.member,
             person: ballot.person,
             choice: ballot.choice,
+            signed: ballot.signed,
         }),
         Fact::ResolutionConcluded { resolution, .. } => {
             out.push(Command::ConcludeResolution { resolution: *resolution })

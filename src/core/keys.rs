@@ -18,7 +18,7 @@ use super::event::Fact;
 use super::ids::PersonId;
 use super::model::Association;
 use crate::ledger::canonical::{
-    BallotStatement, DeclarationStatement, KeyAction, KeyStatement, ProxyStatement,
+    BallotStatement, DeclarationStatement, KeyAction, KeyStatement, ProxyStatement, ResolutionVoteStatement,
 };
 
 /// `N` raw bytes, written as lowercase hexadecimal in JSON.
@@ -223,6 +223,23 @@ pub fn signatures_in(state: &Association, fact: &Fact) -> Vec<SignedBytes> {
                     meeting: *meeting,
                     item: *item,
                     poll: *poll,
+                    member: ballot.member,
+                    person: ballot.person,
+                    choice: ballot.choice,
+                    sequence: signed.sequence,
+                }
+                .to_bytes(),
+                signature: signed.signature,
+            })
+            .into_iter()
+            .collect(),
+        Fact::ResolutionVoteCast { resolution, ballot } => ballot
+            .signed
+            .map(|signed| SignedBytes {
+                key: signed.key,
+                bytes: ResolutionVoteStatement {
+                    association: state.id,
+                    resolution: *resolution,
                     member: ballot.member,
                     person: ballot.person,
                     choice: ballot.choice,

@@ -11,7 +11,8 @@ use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
 
 use super::canonical::{
-    BallotStatement, DeclarationStatement, KeyAction, KeyStatement, ProxyStatement, Statement,
+    BallotStatement, DeclarationStatement, KeyAction, KeyStatement, ProxyStatement, ResolutionVoteStatement,
+    Statement,
 };
 use super::signature;
 use crate::core::{
@@ -126,6 +127,17 @@ pub fn statement_for(state: &Association, command: &Command, sequence: u64) -> O
                 }),
             ))
         }
+        Command::CastResolutionVote { resolution, member, person, choice, .. } => Some((
+            *person,
+            Statement::ResolutionVote(ResolutionVoteStatement {
+                association: state.id,
+                resolution: *resolution,
+                member: *member,
+                person: *person,
+                choice: *choice,
+                sequence,
+            }),
+        )),
         Command::GrantProxy {
             meeting,
             proxy,
@@ -178,6 +190,9 @@ pub fn with_signature(command: Command, signed: Signed) -> Command {
         Command::CastBallot { meeting, item, member, person, choice, .. } => {
             Command::CastBallot { meeting, item, member, person, choice, signed: Some(signed) }
         }
+        Command::CastResolutionVote { resolution, member, person, choice, .. } => {
+            Command::CastResolutionVote { resolution, member, person, choice, signed: Some(signed) }
+        }
         Command::GrantProxy { meeting, proxy, grantor, holder, instructions, form, .. } => {
             Command::GrantProxy { meeting, proxy, grantor, holder, instructions, form, signed: Some(signed) }
         }
@@ -217,6 +232,7 @@ pub fn with_scenario_signatures(state: &Association, command: Command) -> (Optio
     let already_signed = matches!(
         &command,
         Command::CastBallot { signed: Some(_), .. }
+            | Command::CastResolutionVote { signed: Some(_), .. }
             | Command::GrantProxy { signed: Some(_), .. }
             | Command::DeclareResult { signed: Some(_), .. }
     );

@@ -1,6 +1,6 @@
 //! Canonical bytes of the statements people sign: a ballot, an electronically recorded proxy,
-//! the chair's declaration of a poll's outcome, and the enrolment, rotation or revocation of a
-//! person's key.
+//! the chair's declaration of a poll's outcome, the enrolment, rotation or revocation of a
+//! person's key, and a vote on a resolution outside a meeting.
 //!
 //! The encoding (version 1) is documented byte by byte in `docs/encoding.md`, with test vectors
 //! in `tests/vectors/encoding-v1.json`. In short: a domain tag of ASCII bytes naming the kind
@@ -20,7 +20,9 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use crate::core::ids::{AgendaItemId, AssociationId, MeetingId, MemberId, PersonId, PollId, ProxyId};
+use crate::core::ids::{
+    AgendaItemId, AssociationId, MeetingId, MemberId, PersonId, PollId, ProxyId, ResolutionId,
+};
 use crate::core::{Choice, Instruction, Outcome, ProxyHolder};
 
 /// The version of the encoding this module writes and reads.
@@ -34,6 +36,8 @@ pub const TAG_PROXY: &[u8] = b"stembus/v1/proxy\0";
 pub const TAG_DECLARATION: &[u8] = b"stembus/v1/declaration\0";
 /// The domain tag of a key enrolment, rotation or revocation, version 1 (with its 0x00).
 pub const TAG_KEY: &[u8] = b"stembus/v1/key\0";
+/// The domain tag of a vote on a resolution outside a meeting, version 1 (with its 0x00).
+pub const TAG_RESOLUTION_VOTE: &[u8] = b"stembus/v1/resolution-vote\0";
 
 /// Every domain tag starts with this.
 const TAG_PREFIX: &str = "stembus/";
@@ -49,11 +53,17 @@ pub enum StatementKind {
     Proxy,
     Declaration,
     Key,
+    ResolutionVote,
 }
 
 impl StatementKind {
-    pub const ALL: [StatementKind; 4] =
-        [StatementKind::Ballot, StatementKind::Proxy, StatementKind::Declaration, StatementKind::Key];
+    pub const ALL: [StatementKind; 5] = [
+        StatementKind::Ballot,
+        StatementKind::Proxy,
+        StatementKind::Declaration,
+        StatementKind::Key,
+        StatementKind::ResolutionVote,
+    ];
 
     /// The kind's name in the domain tag.
     pub const fn name(self) -> &'static str {
@@ -62,6 +72,7 @@ impl StatementKind {
             StatementKind::Proxy => "proxy",
             StatementKind::Declaration => "declaration",
             StatementKind::Key => "key",
+            StatementKind::ResolutionVote => "resolution-vote",
         }
     }
 
@@ -72,6 +83,7 @@ impl StatementKind {
             StatementKind::Proxy => TAG_PROXY,
             StatementKind::Declaration => TAG_DECLARATION,
             StatementKind::Key => TAG_KEY,
+            StatementKind::ResolutionVote => TAG_RESOLUTION_VOTE,
         }
     }
 
@@ -154,6 +166,20 @@ pub struct KeyStatement {
     pub sequence: u64,
 }
 
+/// A vote on a resolution outside a meeting (Art. 8.12), signed by the person who casts it for
+/// the member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolutionVoteStatement {
+    pub association: AssociationId,
+    pub resolution: ResolutionId,
+    pub member: MemberId,
+    /// Who casts the vote: a representative of the member.
+    pub person: PersonId,
+    pub choice: Choice,
+    /// The signer's own counter, strictly increasing over everything that key signs.
+    pub sequence: u64,
+}
+
 /// Any signed statement, as its domain tag says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Statement {
@@ -161,6 +187,7 @@ pub enum Statement {
     Proxy(ProxyStatement),
     Declaration(DeclarationStatement),
     Key(KeyStatement),
+    ResolutionVote(ResolutionVoteStatement),
 }
 
 /// Why bytes are not a canonical version 1 statement. Offsets count from the first byte.
@@ -613,6 +640,40 @@ impl KeyStatement {
     }
 }
 
+impl ResolutionVoteStatement {
+    /// The length of the encoding: always 100 bytes.
+    pub const ENCODED_LEN: usize = 27 + 4 * 16 + 1 + 8;
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new(StatementKind::ResolutionVote, Self::ENCODED_LEN);
+        w.uuid(self.association.uuid());
+        w.uuid(self.resolution.uuid());
+        w.uuid(self.member.uuid());
+        w.uuid(self.person.uuid());
+        w.code(choice_code(self.choice));
+        w.u64(self.sequence);
+        w.0
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, EncodingError> {
+        let mut r = Reader::after_tag(bytes, StatementKind::ResolutionVote)?;
+        let statement = Self::read_body(&mut r)?;
+        r.finish()?;
+        Ok(statement)
+    }
+
+    fn read_body(r: &mut Reader<'_>) -> Result<Self, EncodingError> {
+        Ok(Self {
+            association: AssociationId::from_uuid(r.uuid("association")?),
+            resolution: ResolutionId::from_uuid(r.uuid("resolution")?),
+            member: MemberId::from_uuid(r.uuid("member")?),
+            person: PersonId::from_uuid(r.uuid("person")?),
+            choice: r.code("choice", choice_of)?,
+            sequence: r.u64("sequence")?,
+        })
+    }
+}
+
 impl Statement {
     pub fn kind(&self) -> StatementKind {
         match self {
@@ -620,6 +681,7 @@ impl Statement {
             Statement::Proxy(_) => StatementKind::Proxy,
             Statement::Declaration(_) => StatementKind::Declaration,
             Statement::Key(_) => StatementKind::Key,
+            Statement::ResolutionVote(_) => StatementKind::ResolutionVote,
         }
     }
 
@@ -630,6 +692,7 @@ impl Statement {
             Statement::Proxy(s) => s.sequence,
             Statement::Declaration(s) => s.sequence,
             Statement::Key(s) => s.sequence,
+            Statement::ResolutionVote(s) => s.sequence,
         }
     }
 
@@ -640,6 +703,7 @@ impl Statement {
             Statement::Proxy(s) => s.association,
             Statement::Declaration(s) => s.association,
             Statement::Key(s) => s.association,
+            Statement::ResolutionVote(s) => s.association,
         }
     }
 
@@ -649,6 +713,7 @@ impl Statement {
             Statement::Proxy(s) => s.to_bytes(),
             Statement::Declaration(s) => s.to_bytes(),
             Statement::Key(s) => s.to_bytes(),
+            Statement::ResolutionVote(s) => s.to_bytes(),
         }
     }
 
@@ -661,6 +726,9 @@ impl Statement {
             StatementKind::Proxy => Statement::Proxy(ProxyStatement::read_body(&mut r)?),
             StatementKind::Declaration => Statement::Declaration(DeclarationStatement::read_body(&mut r)?),
             StatementKind::Key => Statement::Key(KeyStatement::read_body(&mut r)?),
+            StatementKind::ResolutionVote => {
+                Statement::ResolutionVote(ResolutionVoteStatement::read_body(&mut r)?)
+            }
         };
         r.finish()?;
         Ok(statement)
@@ -688,6 +756,12 @@ impl From<DeclarationStatement> for Statement {
 impl From<KeyStatement> for Statement {
     fn from(s: KeyStatement) -> Self {
         Statement::Key(s)
+    }
+}
+
+impl From<ResolutionVoteStatement> for Statement {
+    fn from(s: ResolutionVoteStatement) -> Self {
+        Statement::ResolutionVote(s)
     }
 }
 
@@ -726,5 +800,15 @@ mod tests {
             sequence: 9,
         };
         assert_eq!(k.to_bytes().len(), KeyStatement::ENCODED_LEN);
+        let v = ResolutionVoteStatement {
+            association: AssociationId::named("a"),
+            resolution: ResolutionId::named("r"),
+            member: MemberId::named("m"),
+            person: PersonId::named("c"),
+            choice: Choice::Abstain,
+            sequence: 5,
+        };
+        assert_eq!(v.to_bytes().len(), ResolutionVoteStatement::ENCODED_LEN);
+        assert_eq!(TAG_RESOLUTION_VOTE.len(), 27);
     }
 }

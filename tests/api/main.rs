@@ -5,6 +5,7 @@ mod db;
 mod support;
 
 mod basics;
+mod export;
 mod keys;
 mod meetings;
 mod polls;

@@ -723,15 +723,17 @@ api_test!(a_resolution_outside_a_meeting_is_adopted_when_every_member_votes_for_
 
     for i in 1..=3 {
         let token = app.sign_in(&email(i));
+        let key = app.signer(&token, rep(i));
         let receipt = app.ok(
             Method::POST,
             &votes,
             &token,
-            Some(json!({"member": member(i).to_string(), "choice": "for"})),
+            Some(app.signed_resolution_vote(&key, "fee-2027", &member(i).to_string(), "for")),
             StatusCode::CREATED,
         );
         assert_eq!(receipt["person"], rep(i).to_string());
         assert!(receipt["seq"].as_i64().is_some_and(|s| s > 0));
+        app.verify_receipt(&receipt["log_receipt"]);
         if i == 2 {
             // Not everyone has voted and the period runs on.
             let early = app.post(&format!("{}/conclusion", resolution("fee-2027")), &secretariat, json!({}));
@@ -769,6 +771,7 @@ api_test!(one_abstention_blocks_a_resolution_outside_a_meeting_art_8_12, |app| {
     propose(&app, "fee-2027");
     let votes = format!("{}/votes", resolution("fee-2027"));
     let p1 = app.sign_in(&email(1));
+    let k1 = app.signer(&p1, rep(1));
 
     // Who may do what.
     let by_voter = app.post(
@@ -780,7 +783,9 @@ api_test!(one_abstention_blocks_a_resolution_outside_a_meeting_art_8_12, |app| {
     let auditor = auditor(&app);
     let by_auditor = app.post(&votes, &auditor, json!({"member": member(1).to_string(), "choice": "for"}));
     assert_problem(&by_auditor, StatusCode::FORBIDDEN, "access.read_only", None);
-    let for_another = app.post(&votes, &p1, json!({"member": member(2).to_string(), "choice": "for"}));
+    // Signed, but for a member the caller does not represent.
+    let for_another =
+        app.post(&votes, &p1, app.signed_resolution_vote(&k1, "fee-2027", &member(2).to_string(), "for"));
     assert_problem(
         &for_another,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -797,11 +802,12 @@ api_test!(one_abstention_blocks_a_resolution_outside_a_meeting_art_8_12, |app| {
 
     for (i, choice) in [(1, "for"), (2, "for"), (3, "abstain")] {
         let token = app.sign_in(&email(i));
+        let key = app.signer(&token, rep(i));
         app.ok(
             Method::POST,
             &votes,
             &token,
-            Some(json!({"member": member(i).to_string(), "choice": choice})),
+            Some(app.signed_resolution_vote(&key, "fee-2027", &member(i).to_string(), choice)),
             StatusCode::CREATED,
         );
     }
@@ -817,6 +823,59 @@ api_test!(one_abstention_blocks_a_resolution_outside_a_meeting_art_8_12, |app| {
     assert_eq!(r["outcome"], "rejected");
     assert_eq!(r["counts"], json!({"for": 2, "against": 0, "abstain": 1, "votes_cast": 2}));
     assert!(r["explanation"].as_str().is_some_and(|e| e.ends_with("not adopted")), "{r}");
-    let late = app.post(&votes, &p1, json!({"member": member(1).to_string(), "choice": "for"}));
+    let late =
+        app.post(&votes, &p1, app.signed_resolution_vote(&k1, "fee-2027", &member(1).to_string(), "for"));
     assert_problem(&late, StatusCode::UNPROCESSABLE_ENTITY, "resolution.concluded", Some(("R7", "8.12")));
+});
+
+api_test!(a_vote_on_a_resolution_outside_a_meeting_is_signed_by_the_voter_r8, |app| {
+    const R8: Option<(&str, &str)> = Some(("R8", "8.11, 17.6"));
+    register(&app, 2);
+    propose(&app, "fee-2027");
+    let votes = format!("{}/votes", resolution("fee-2027"));
+    let m1 = member(1).to_string();
+    let p1 = app.sign_in(&email(1));
+
+    let unsigned = app.post(&votes, &p1, json!({"member": m1, "choice": "for"}));
+    assert_problem(&unsigned, StatusCode::UNPROCESSABLE_ENTITY, "resolution_vote.unsigned", R8);
+
+    // Signed with another person's key.
+    let p2 = app.sign_in(&email(2));
+    let k2 = app.enrol(&p2, rep(2));
+    let k1 = app.enrol(&p1, rep(1));
+    let by_another = app.signed_resolution_vote(&k2, "fee-2027", &m1, "for");
+    let wrong = app.post(&votes, &p1, by_another);
+    assert_problem(&wrong, StatusCode::UNPROCESSABLE_ENTITY, "signature.wrong_key", R8);
+
+    // Signed over another choice, or for another resolution.
+    let mut tampered = app.signed_resolution_vote(&k1, "fee-2027", &m1, "against");
+    tampered["choice"] = json!("for");
+    let elsewhere = app.signed_resolution_vote(&k1, "fee-2028", &m1, "for");
+    for body in [tampered, elsewhere] {
+        let refused = app.post(&votes, &p1, body);
+        assert_problem(&refused, StatusCode::UNPROCESSABLE_ENTITY, "signature.invalid", R8);
+    }
+    let secretariat = app.sign_in(SECRETARIAT);
+    let (_, during) = app.get(&resolution("fee-2027"), &secretariat);
+    assert_eq!(during["votes"], 0, "refused votes leave no trace");
+
+    // Accepted: the answer proves the vote is in the association's log.
+    let body = app.signed_resolution_vote(&k1, "fee-2027", &m1, "for");
+    let receipt = app.ok(Method::POST, &votes, &p1, Some(body.clone()), StatusCode::CREATED);
+    assert_eq!(
+        (receipt["person"].as_str(), receipt["choice"].as_str()),
+        (Some(rep(1).to_string().as_str()), Some("for"))
+    );
+    let log_receipt = &receipt["log_receipt"];
+    let head = app.verify_receipt(log_receipt);
+    assert_eq!(head.head.meeting, None, "the association's log: {log_receipt}");
+    assert_eq!(log_receipt["leaf_index"].as_i64(), receipt["stream_index"].as_i64(), "{receipt}");
+    let (_, latest) = app.get("/associations/coop/log/head", &p1);
+    assert_eq!(latest["size"].as_u64(), Some(head.head.size), "{latest}");
+
+    // The same signed vote again is a replay.
+    let replayed = app.post(&votes, &p1, body);
+    assert_problem(&replayed, StatusCode::UNPROCESSABLE_ENTITY, "signature.replayed", R8);
+    let (_, after) = app.get(&resolution("fee-2027"), &secretariat);
+    assert_eq!(after["votes"], 1);
 });

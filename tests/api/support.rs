@@ -14,7 +14,7 @@ use stembus::clock::{Clock, ManualClock};
 use stembus::config::Config;
 use stembus::core::{
     AgendaItemId, Association, AssociationId, Command, Instant, MeetingId, MemberId, PersonId, PollId,
-    ProxyForm, RulesProfile,
+    ProxyForm, ResolutionId, RulesProfile,
 };
 use stembus::ledger::author;
 use stembus::ledger::canonical::Statement;
@@ -52,10 +52,13 @@ impl TestApp {
     /// A server on a fresh database of `backend`, with the association `coop` and its
     /// secretariat, at 1 March 2026.
     pub fn spawn(backend: Backend) -> Self {
-        let app = Self::start(
-            Arc::new(TestDb::new(backend)),
-            Arc::new(ManualClock::new(t("2026-03-01T09:00:00+01:00"))),
-        );
+        Self::spawn_at(backend, "2026-03-01T09:00:00+01:00")
+    }
+
+    /// Like [`TestApp::spawn`], with the clock at `moment` (RFC 3339): for a scenario of the past,
+    /// whose log would otherwise go back in time after the secretariat's registration.
+    pub fn spawn_at(backend: Backend, moment: &str) -> Self {
+        let app = Self::start(Arc::new(TestDb::new(backend)), Arc::new(ManualClock::new(t(moment))));
         stembus::app::create_association(
             &app.service,
             coop(),
@@ -424,6 +427,25 @@ impl TestApp {
         let command = Command::CastBallot {
             meeting: id::<MeetingId>(meeting),
             item: id::<AgendaItemId>(item),
+            member: id::<MemberId>(member),
+            person: self.owner(key),
+            choice: from_json(json!(choice)),
+            signed: None,
+        };
+        json!({"member": member, "choice": choice, "signature": self.signature(&command, key)})
+    }
+
+    /// The body of a vote for `member` on the resolution outside a meeting `resolution` (ids or
+    /// readable keys), signed by the owner of `key`.
+    pub fn signed_resolution_vote(
+        &self,
+        key: &SigningKey,
+        resolution: &str,
+        member: &str,
+        choice: &str,
+    ) -> Value {
+        let command = Command::CastResolutionVote {
+            resolution: id::<ResolutionId>(resolution),
             member: id::<MemberId>(member),
             person: self.owner(key),
             choice: from_json(json!(choice)),

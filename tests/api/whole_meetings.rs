@@ -197,7 +197,7 @@ fn request(people: &mut People, command: Command) -> (Method, String, String, Op
 }
 
 /// Replays a scenario over HTTP; every step must go as the scenario says.
-fn drive(app: &TestApp, scenario: &str) {
+pub(crate) fn drive(app: &TestApp, scenario: &str) {
     let scenario = Scenario::from_toml(scenario).unwrap_or_else(|e| panic!("{e}"));
     let mut people = People::new(app);
     let mut at = None;

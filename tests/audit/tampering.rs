@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
-use stembus::core::{Event, Fact, KeyBytes, Outcome, PersonId};
+use stembus::core::{Choice, Command, Event, Fact, KeyBytes, Outcome, PersonId};
 use stembus::ledger::audit::{Check, Report};
 use stembus::ledger::export::{Entry, Head, Line};
 use stembus::ledger::log::{SignedTreeHead, TreeHead, entry_hash, hex};
@@ -409,4 +409,60 @@ fn another_service_key_is_refused_when_the_auditor_pins_the_published_one() {
     let published = hex(&service_key().verifying_key().to_bytes());
     let options = stembus::ledger::audit::Options { service_key: Some(published), strict: true };
     assert!(stembus::ledger::audit::verify_export(text.as_bytes(), options).verified);
+}
+
+/// The demo association with a resolution outside a meeting after the meeting (Art. 8.12), on
+/// which two members voted, each vote signed by the person who cast it; and its export.
+fn with_resolution_votes() -> String {
+    let (_db, service) = demo_service(crate::db::Backend::Sqlite);
+    let voters: Vec<(PersonId, stembus::core::MemberId)> = service
+        .read(dimpact(), |s| s.register.representatives.keys().take(2).copied().collect())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let resolution = stembus::core::ResolutionId::named("contributie-2023");
+    let at = t("2022-12-08T09:00:00+01:00");
+    let propose = Command::ProposeResolution {
+        resolution,
+        text: "De contributie voor 2023 wordt vastgesteld op het voorgestelde bedrag.".into(),
+        kind: stembus::core::DecisionKind::Ordinary,
+        closes_at: t("2022-12-22T17:00:00+01:00"),
+        board_informed: true,
+        supervisory_board_informed: true,
+    };
+    service.execute_scenario(dimpact(), propose, at).unwrap_or_else(|e| panic!("{e}"));
+    for (person, member) in voters {
+        let vote =
+            Command::CastResolutionVote { resolution, member, person, choice: Choice::For, signed: None };
+        service.execute_scenario(dimpact(), vote, at).unwrap_or_else(|e| panic!("{e}"));
+    }
+    export(&service, meeting_2022())
+}
+
+fn is_resolution_vote(e: &Event) -> bool {
+    matches!(&e.fact, Fact::ResolutionVoteCast { .. })
+}
+
+#[test]
+fn a_resolution_vote_in_the_association_stream_is_verified_by_its_signature() {
+    let text = with_resolution_votes();
+    let report = verify(&text);
+    assert!(report.verified, "{}", report.to_text());
+    assert_eq!(report.signatures, verify(demo_export()).signatures + 2, "both votes' signatures checked");
+
+    // A dishonest service changes the choice of a vote and reseals: the voter's signature says so.
+    let mut es = entries(&text);
+    let i = position(&es, is_resolution_vote);
+    let mut event = event_of(&es[i]);
+    let Fact::ResolutionVoteCast { ballot, .. } = &mut event.fact else { panic!("no vote") };
+    ballot.choice = Choice::Against;
+    es[i] = with_event(&es[i], &event);
+    let report = assert_fails(&reseal(&text, &es), Check::Signature, "does not verify");
+    assert_eq!(failed(&report).entry.as_ref().map(|e| e.event.as_str()), Some("resolution_vote_cast"));
+
+    // Or drops the signature: the core refuses an unsigned vote.
+    let mut es = entries(&text);
+    let mut event = event_of(&es[i]);
+    let Fact::ResolutionVoteCast { ballot, .. } = &mut event.fact else { panic!("no vote") };
+    ballot.signed = None;
+    es[i] = with_event(&es[i], &event);
+    assert_fails(&reseal(&text, &es), Check::Rules, "resolution_vote.unsigned");
 }

@@ -298,6 +298,16 @@ impl Server {
     pub fn path(&self, name: &str) -> PathBuf {
         self.home.join(name)
     }
+
+    /// The service's SQLite database file.
+    pub fn database(&self) -> PathBuf {
+        self.dir.join("stembus.sqlite")
+    }
+
+    /// The service's key file.
+    pub fn key_file(&self) -> PathBuf {
+        self.dir.join("service.key")
+    }
 }
 
 impl Drop for Server {

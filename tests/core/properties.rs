@@ -200,6 +200,7 @@ fn command_of(step: &Step) -> Command {
             member: member(i),
             person: rep(i),
             choice,
+            signed: None,
         },
         Step::CheckIn(i, mode) => {
             Command::CheckIn { meeting: alv(), member: member(i), person: rep(i), mode }

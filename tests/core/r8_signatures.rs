@@ -1,5 +1,5 @@
-//! R8 (Art. 8.11, 17.6): every ballot, electronic proxy and declaration is signed by its
-//! author's enrolled key, over the canonical statement, with a sequence number above every one
+//! R8 (Art. 8.11, 17.6): every ballot, vote on a resolution outside a meeting, electronic proxy
+//! and declaration is signed by its author's enrolled key, over the canonical statement, with a sequence number above every one
 //! that key signed before; keys are enrolled with proof of possession, rotated with both keys'
 //! signatures and revoked by their holder or the secretariat, all in the log.
 
@@ -12,20 +12,21 @@ use stembus::core::register::Capacity;
 use stembus::core::{
     AgendaItemId, AgendaItemSpec, Association, AssociationId, Choice, Command, Convener, DecisionKind, Fact,
     Instruction, KeyBytes, KeySignature, KeyStatus, MeetingId, MotionSpec, Outcome, PersonId, PollMethod,
-    ProxyForm, ProxyHolder, ProxyId, RuleId, RuleViolation, RulesProfile, SignatureBytes, Signed, apply,
-    execute, handle, handle_preverified,
+    ProxyForm, ProxyHolder, ProxyId, ResolutionId, RuleId, RuleViolation, RulesProfile, SignatureBytes,
+    Signed, apply, execute, handle, handle_preverified,
 };
 use stembus::ledger::author::{
     enrol, key_bytes, revoke, rotate, scenario_key, sign, statement_for, with_signature,
 };
 use stembus::ledger::canonical::{
-    BallotStatement, DeclarationStatement, KeyAction, KeyStatement, ProxyStatement, Statement,
+    BallotStatement, DeclarationStatement, KeyAction, KeyStatement, ProxyStatement, ResolutionVoteStatement,
+    Statement,
 };
 use stembus::ledger::signature::{self, PublicKey};
 
 use crate::support::{
     self, ALV, CONVENED_AT, Fixture, MEETING_STARTS, alv, chair, create_meeting_command, member, motion,
-    poll, rep,
+    poll, rep, t,
 };
 
 /// The article the profile gives for signed records.
@@ -115,6 +116,7 @@ fn signature_on(key: &SigningKey, statement: &Statement) -> Signed {
 fn signature_of(command: &Command) -> Signed {
     match command {
         Command::CastBallot { signed: Some(s), .. }
+        | Command::CastResolutionVote { signed: Some(s), .. }
         | Command::GrantProxy { signed: Some(s), .. }
         | Command::DeclareResult { signed: Some(s), .. } => *s,
         other => panic!("not signed: {other:?}"),
@@ -1063,6 +1065,225 @@ fn a_declaration_signed_by_another_key_than_the_chairs_is_refused_art_8_11() {
     assert_refused(&v, "signature.wrong_key");
 }
 
+// ---- votes on a resolution outside a meeting --------------------------------------------------
+
+fn resolution() -> ResolutionId {
+    ResolutionId::named("r1")
+}
+
+fn propose_resolution(id: ResolutionId, closes_at: &str) -> Command {
+    Command::ProposeResolution {
+        resolution: id,
+        text: "De contributie voor 2027 wordt vastgesteld op het voorgestelde bedrag.".into(),
+        kind: DecisionKind::Ordinary,
+        closes_at: t(closes_at),
+        board_informed: true,
+        supervisory_board_informed: true,
+    }
+}
+
+fn resolution_vote(i: usize, choice: Choice) -> Command {
+    Command::CastResolutionVote {
+        resolution: resolution(),
+        member: member(i),
+        person: rep(i),
+        choice,
+        signed: None,
+    }
+}
+
+/// `members` members and the ordinary resolution `r1` proposed outside a meeting (Art. 8.12),
+/// open for votes until 19 January.
+fn proposed_resolution(members: usize) -> Fixture {
+    let mut f = Fixture::new(members);
+    f.run(propose_resolution(resolution(), "2026-01-19T17:00:00+01:00"));
+    f.at("2026-01-06T10:00:00+01:00");
+    f
+}
+
+fn resolution_vote_of(f: &Fixture, i: usize) -> Option<stembus::core::Ballot> {
+    f.state.resolutions[&resolution()].votes.get(&member(i)).cloned()
+}
+
+#[test]
+fn a_signed_resolution_vote_is_accepted_and_keeps_its_signature_art_8_11() {
+    let mut f = proposed_resolution(1);
+    enrol_key(&mut f, rep(1), &key_of(rep(1)), 1);
+    let command = signed_with(&f, resolution_vote(1, Choice::For), &key_of(rep(1)), 2);
+
+    f.run_as_is(command.clone());
+
+    assert_eq!(resolution_vote_of(&f, 1).and_then(|b| b.signed), Some(signature_of(&command)));
+    assert_eq!(last_sequence(&f, &key_of(rep(1))), 2);
+}
+
+#[test]
+fn an_unsigned_resolution_vote_is_refused_art_8_11() {
+    let mut f = proposed_resolution(2);
+    enrol_key(&mut f, rep(1), &key_of(rep(1)), 1);
+
+    // With a key enrolled or without one.
+    for i in [1, 2] {
+        let v = f.refuse_as_is(resolution_vote(i, Choice::For));
+        assert_refused(&v, "resolution_vote.unsigned");
+    }
+    // The rules of Art. 8.12 are checked first: a vote for a member the person does not
+    // represent is refused as such, signed or not.
+    let for_another = Command::CastResolutionVote {
+        resolution: resolution(),
+        member: member(2),
+        person: rep(1),
+        choice: Choice::For,
+        signed: None,
+    };
+    let v = f.refuse_as_is(for_another);
+    support::assert_violation(&v, RuleId::R2, "8.5", "ballot.not_representative");
+    assert!(resolution_vote_of(&f, 1).is_none());
+}
+
+#[test]
+fn a_resolution_vote_signed_with_another_persons_key_is_refused_art_8_11() {
+    let mut f = proposed_resolution(3);
+    enrol_key(&mut f, rep(1), &key_of(rep(1)), 1);
+    enrol_key(&mut f, rep(2), &key_of(rep(2)), 1);
+
+    let v = f.refuse_as_is(signed_with(&f, resolution_vote(1, Choice::For), &key_of(rep(2)), 2));
+    assert_refused(&v, "signature.wrong_key");
+    // A key nobody enrolled.
+    let v = f.refuse_as_is(signed_with(&f, resolution_vote(1, Choice::For), &other_key(7), 2));
+    assert_refused(&v, "signature.wrong_key");
+    // A person without a key signs nothing, whatever key they use.
+    for key in [key_of(rep(3)), key_of(rep(1)), other_key(7)] {
+        let v = f.refuse_as_is(signed_with(&f, resolution_vote(3, Choice::For), &key, 2));
+        assert_refused(&v, "signature.no_key");
+    }
+    // A rotated key no longer signs.
+    f.run_as_is(rotate(&f.state, rep(2), &key_of(rep(2)), &other_key(8), 2));
+    let v = f.refuse_as_is(signed_with(&f, resolution_vote(2, Choice::For), &key_of(rep(2)), 3));
+    assert_refused(&v, "signature.key_rotated");
+    f.run_as_is(signed_with(&f, resolution_vote(2, Choice::For), &other_key(8), 3));
+}
+
+#[test]
+fn a_replayed_resolution_vote_is_refused_art_8_11() {
+    let mut f = proposed_resolution(1);
+    let key = key_of(rep(1));
+    let first = f.signed(resolution_vote(1, Choice::Against));
+    assert_eq!(signature_of(&first).sequence, 2, "the enrolment signed 1");
+    f.run_as_is(first.clone());
+
+    // The same signed vote again.
+    let v = f.refuse_as_is(first);
+    assert_refused(&v, "signature.replayed");
+    // A later vote replaces the earlier one (Art. 8.12 as the profile reads it), but only
+    // with a sequence number above every one the key signed, of any kind.
+    let fifth = signed_with(&f, resolution_vote(1, Choice::For), &key, 5);
+    let fourth = signed_with(&f, resolution_vote(1, Choice::Abstain), &key, 4);
+    f.run_as_is(fifth);
+    let v = f.refuse_as_is(fourth);
+    assert_refused(&v, "signature.replayed");
+    let v = f.refuse_as_is(signed_with(&f, resolution_vote(1, Choice::Abstain), &key, 5));
+    assert_refused(&v, "signature.replayed");
+
+    assert_eq!(resolution_vote_of(&f, 1).map(|b| b.choice), Some(Choice::For));
+    assert_eq!(last_sequence(&f, &key), 5);
+}
+
+#[test]
+fn a_resolution_vote_whose_choice_member_or_resolution_changed_after_signing_is_refused_art_8_11() {
+    let mut f = proposed_resolution(2);
+    f.run(propose_resolution(ResolutionId::named("r2"), "2026-01-19T17:00:00+01:00"));
+    // The representative of member 1 also represents member 2 (Art. 8.5).
+    f.run(Command::AssignRepresentative { person: rep(1), member: member(2), capacity: Capacity::Official });
+    enrol_key(&mut f, rep(1), &key_of(rep(1)), 1);
+    let signed = signed_with(&f, resolution_vote(1, Choice::For), &key_of(rep(1)), 2);
+
+    let tampered: [fn(&mut Command); 4] = [
+        |c| {
+            if let Command::CastResolutionVote { choice, .. } = c {
+                *choice = Choice::Against;
+            }
+        },
+        |c| {
+            if let Command::CastResolutionVote { member: m, .. } = c {
+                *m = member(2);
+            }
+        },
+        |c| {
+            if let Command::CastResolutionVote { resolution, .. } = c {
+                *resolution = ResolutionId::named("r2");
+            }
+        },
+        |c| {
+            if let Command::CastResolutionVote { signed: Some(s), .. } = c {
+                s.sequence = 3;
+            }
+        },
+    ];
+    for change in tampered {
+        let mut command = signed.clone();
+        change(&mut command);
+        assert_ne!(command, signed);
+        let v = f.refuse_as_is(command);
+        assert_refused(&v, "signature.invalid");
+    }
+    let v = f.refuse_as_is(with_flipped_bit(signed.clone()));
+    assert_refused(&v, "signature.invalid");
+
+    // The same fields signed as another kind of statement, or for another association, do not
+    // count either.
+    let Statement::ResolutionVote(honest) = statement_of(&f, &signed, 2) else { panic!("not a vote") };
+    let as_ballot = Statement::Ballot(BallotStatement {
+        association: honest.association,
+        meeting: MeetingId::from_uuid(honest.resolution.uuid()),
+        item: AgendaItemId::from_uuid(honest.resolution.uuid()),
+        poll: None,
+        member: honest.member,
+        person: honest.person,
+        choice: honest.choice,
+        sequence: 2,
+    });
+    let elsewhere = Statement::ResolutionVote(ResolutionVoteStatement {
+        association: AssociationId::named("x"),
+        ..honest
+    });
+    for statement in [as_ballot, elsewhere] {
+        let v = f.refuse_as_is(with_signature(signed.clone(), signature_on(&key_of(rep(1)), &statement)));
+        assert_refused(&v, "signature.invalid");
+    }
+
+    f.run_as_is(signed);
+    assert_eq!(resolution_vote_of(&f, 1).map(|b| b.choice), Some(Choice::For));
+    assert!(resolution_vote_of(&f, 2).is_none());
+}
+
+#[test]
+fn handle_preverified_checks_a_resolution_votes_key_and_sequence_but_not_its_signature_art_8_11() {
+    let mut f = proposed_resolution(2);
+    let key = key_of(rep(1));
+    enrol_key(&mut f, rep(1), &key, 1);
+    enrol_key(&mut f, rep(2), &key_of(rep(2)), 1);
+
+    let bad = with_flipped_bit(signed_with(&f, resolution_vote(1, Choice::For), &key, 2));
+    let v = handle(&f.state, bad.clone(), f.now).err().unwrap_or_else(|| panic!("accepted"));
+    assert_refused(&v, "signature.invalid");
+    let events = handle_preverified(&f.state, bad, f.now).unwrap_or_else(|v| panic!("{v}"));
+    assert!(matches!(events.as_slice(), [e] if matches!(e.fact, Fact::ResolutionVoteCast { .. })));
+
+    let refusal = |command: Command| {
+        handle_preverified(&f.state, command, f.now).err().unwrap_or_else(|| panic!("accepted"))
+    };
+    assert_refused(&refusal(resolution_vote(1, Choice::For)), "resolution_vote.unsigned");
+    assert_refused(
+        &refusal(with_flipped_bit(signed_with(&f, resolution_vote(1, Choice::For), &key_of(rep(2)), 2))),
+        "signature.wrong_key",
+    );
+    assert_refused(
+        &refusal(with_flipped_bit(signed_with(&f, resolution_vote(1, Choice::For), &key, 1))),
+        "signature.replayed",
+    );
+}
+
 // ---- handle_preverified ----------------------------------------------------------------------
 
 #[test]
@@ -1248,6 +1469,23 @@ fn every_signed_event_yields_its_canonical_statement_and_a_signature_that_verifi
         &mut f,
         |f| signed_with(f, declaration("p", r.outcome), &c, 3),
         &[(key_bytes(&c), expected.to_bytes())],
+    );
+
+    // A vote on a resolution outside a meeting.
+    f.run(propose_resolution(resolution(), "2026-06-30T17:00:00+02:00"));
+    let sequence = last_sequence(&f, &r1) + 1;
+    let vote = ResolutionVoteStatement {
+        association: id,
+        resolution: resolution(),
+        member: member(1),
+        person: rep(1),
+        choice: Choice::Abstain,
+        sequence,
+    };
+    run_checking_signatures(
+        &mut f,
+        |f| signed_with(f, resolution_vote(1, Choice::Abstain), &r1, sequence),
+        &[(key_bytes(&r1), vote.to_bytes())],
     );
 
     // Facts that carry no author's signature.

@@ -1,5 +1,7 @@
 //! Resolutions outside a meeting (Art. 8.12): unanimous, every member voting for, with the
-//! prior knowledge of the board and the supervisory board; never for a statute amendment.
+//! prior knowledge of the board and the supervisory board; never for a statute amendment. Each
+//! vote is signed by the person who casts it (R8): `Fixture::run` signs it with the voter's
+//! scenario key; tests/core/r8_signatures.rs refuses unsigned and badly signed votes.
 
 use stembus::core::{Choice, Command, DecisionKind, Outcome, ResolutionId, ResolutionResult, RuleId};
 
@@ -24,7 +26,13 @@ fn propose(kind: DecisionKind, board_informed: bool, supervisory_board_informed:
 }
 
 fn vote(i: usize, choice: Choice) -> Command {
-    Command::CastResolutionVote { resolution: resolution(), member: member(i), person: rep(i), choice }
+    Command::CastResolutionVote {
+        resolution: resolution(),
+        member: member(i),
+        person: rep(i),
+        choice,
+        signed: None,
+    }
 }
 
 fn conclude() -> Command {
@@ -60,6 +68,13 @@ fn every_member_voting_for_adopts_a_resolution_outside_a_meeting_art_8_12() {
     assert_eq!((r.counts.in_favour, r.not_voted, r.members_in_office), (10, 0, 10));
     assert_eq!(r.outcome, Outcome::Adopted);
     assert_eq!((r.decided_by.rule, r.decided_by.article.as_str()), (RuleId::R7, "8.12"));
+    // Every vote counted carries the signature of the person who cast it, by that person's key.
+    let votes = &f.state.resolutions[&resolution()].votes;
+    assert_eq!(votes.len(), MEMBERS);
+    for (m, ballot) in votes {
+        let signed = ballot.signed.unwrap_or_else(|| panic!("the vote of {m} is unsigned"));
+        assert_eq!(f.state.keys.get(&signed.key).map(|k| k.person), Some(ballot.person), "{m}");
+    }
 }
 
 #[test]

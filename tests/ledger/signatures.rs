@@ -9,11 +9,13 @@ use std::path::Path;
 use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
 use serde_json::Value;
-use stembus::core::ids::{AgendaItemId, AssociationId, MeetingId, MemberId, PersonId, PollId, ProxyId};
+use stembus::core::ids::{
+    AgendaItemId, AssociationId, MeetingId, MemberId, PersonId, PollId, ProxyId, ResolutionId,
+};
 use stembus::core::{Choice, Instruction, Outcome, ProxyHolder};
 use stembus::ledger::canonical::{
-    BallotStatement, DeclarationStatement, EncodingError, KeyAction, KeyStatement, ProxyStatement, Statement,
-    StatementKind,
+    BallotStatement, DeclarationStatement, EncodingError, KeyAction, KeyStatement, ProxyStatement,
+    ResolutionVoteStatement, Statement, StatementKind,
 };
 use stembus::ledger::signature::{
     AdmitError, BatchItem, PublicKey, PublicKeyError, SequenceError, SequenceGuard, SignatureError, sign,
@@ -165,6 +167,14 @@ fn statement_of(kind: &str, f: &Value) -> Statement {
             action: key_action(text(f, "action")),
             sequence: number(f, "sequence"),
         }),
+        "resolution-vote" => Statement::ResolutionVote(ResolutionVoteStatement {
+            association: id(f, "association"),
+            resolution: id(f, "resolution"),
+            member: id(f, "member"),
+            person: id(f, "person"),
+            choice: choice(text(f, "choice")),
+            sequence: number(f, "sequence"),
+        }),
         other => panic!("statement kind {other}"),
     }
 }
@@ -183,6 +193,17 @@ fn ballot() -> BallotStatement {
         person: PersonId::named("j-jansen"),
         choice: Choice::For,
         sequence: 1,
+    }
+}
+
+fn resolution_vote() -> ResolutionVoteStatement {
+    ResolutionVoteStatement {
+        association: AssociationId::named("dimpact"),
+        resolution: ResolutionId::named("contributie-2027"),
+        member: MemberId::named("raalte"),
+        person: PersonId::named("j-jansen"),
+        choice: Choice::For,
+        sequence: 4,
     }
 }
 
@@ -234,6 +255,9 @@ fn the_published_vectors_encode_parse_and_verify() {
             Statement::Proxy(s) => assert_eq!(ProxyStatement::from_bytes(&bytes).as_ref(), Ok(s)),
             Statement::Declaration(s) => assert_eq!(DeclarationStatement::from_bytes(&bytes).as_ref(), Ok(s)),
             Statement::Key(s) => assert_eq!(KeyStatement::from_bytes(&bytes).as_ref(), Ok(s)),
+            Statement::ResolutionVote(s) => {
+                assert_eq!(ResolutionVoteStatement::from_bytes(&bytes).as_ref(), Ok(s))
+            }
         }
 
         // The key of the seed, the deterministic signature, and strict verification.
@@ -244,8 +268,35 @@ fn the_published_vectors_encode_parse_and_verify() {
         assert_eq!(hex(&sign(&signing_key, &bytes)), text(v, "signature"), "{name}: signature");
         assert_eq!(verify(&public, &bytes, &signature), Ok(()), "{name}: verify");
     }
-    assert_eq!(vectors.len(), 10);
+    assert_eq!(vectors.len(), 12);
     assert_eq!(kinds.len(), StatementKind::ALL.len(), "every kind has a vector");
+}
+
+#[test]
+fn the_published_vectors_name_their_ids_as_the_rust_ids_do() {
+    let doc = load_json("encoding-v1.json");
+    let names = doc["names"].as_object().unwrap_or_else(|| panic!("no names"));
+    for (uuid, name) in names {
+        let name = name.as_str().unwrap_or_else(|| panic!("name of {uuid}"));
+        let (kind, key) = name.split_once(' ').unwrap_or_else(|| panic!("name {name}"));
+        let expected = match kind {
+            "association" => AssociationId::named(key).to_string(),
+            "meeting" => MeetingId::named(key).to_string(),
+            "item" => AgendaItemId::named(key).to_string(),
+            "poll" => PollId::named(key).to_string(),
+            "member" => MemberId::named(key).to_string(),
+            "person" => PersonId::named(key).to_string(),
+            "resolution" => ResolutionId::named(key).to_string(),
+            other => panic!("kind {other}"),
+        };
+        assert_eq!(&expected, uuid, "{name}");
+    }
+    // The worked resolution vote is the one the tests below build.
+    let vote = &doc["vectors"][10];
+    assert_eq!(
+        statement_of(text(vote, "kind"), &vote["fields"]),
+        Statement::ResolutionVote(resolution_vote())
+    );
 }
 
 #[test]
@@ -270,7 +321,7 @@ fn the_published_invalid_inputs_are_refused_for_the_published_reason() {
         };
         assert_eq!(reason, text(case, "error"), "{name}: {error}");
     }
-    assert_eq!(invalid.len(), 19);
+    assert_eq!(invalid.len(), 22);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,6 +355,7 @@ fn changing_any_single_byte_of_a_statement_breaks_its_signature() {
             sequence: 0,
         }
         .to_bytes(),
+        resolution_vote().to_bytes(),
     ];
     let mut tried = 0;
     for bytes in &statements {
@@ -378,6 +430,57 @@ fn a_ballot_signature_moved_to_another_context_is_refused() {
 }
 
 #[test]
+fn a_resolution_vote_signature_moved_to_another_context_is_refused() {
+    let key = key_of_seed(1);
+    let public = PublicKey::of(&key);
+    let original = resolution_vote();
+    let signature = sign(&key, &original.to_bytes());
+    assert_eq!(verify(&public, &original.to_bytes(), &signature), Ok(()));
+
+    let moved = [
+        (
+            "another resolution",
+            ResolutionVoteStatement { resolution: ResolutionId::named("contributie-2028"), ..original },
+        ),
+        (
+            "another association",
+            ResolutionVoteStatement { association: AssociationId::named("other-coop"), ..original },
+        ),
+        ("another member", ResolutionVoteStatement { member: MemberId::named("deventer"), ..original }),
+        ("another person", ResolutionVoteStatement { person: PersonId::named("p-de-boer"), ..original }),
+        ("another choice", ResolutionVoteStatement { choice: Choice::Against, ..original }),
+        ("another sequence", ResolutionVoteStatement { sequence: 5, ..original }),
+    ];
+    for (what, statement) in moved {
+        assert_ne!(statement, original);
+        assert_eq!(
+            verify(&public, &statement.to_bytes(), &signature),
+            Err(SignatureError::Mismatch),
+            "{what}"
+        );
+    }
+    // The same ids in a ballot are another statement: the resolution's id read as a meeting.
+    let as_ballot = BallotStatement {
+        association: original.association,
+        meeting: MeetingId::from_uuid(original.resolution.uuid()),
+        item: AgendaItemId::from_uuid(original.resolution.uuid()),
+        poll: None,
+        member: original.member,
+        person: original.person,
+        choice: original.choice,
+        sequence: original.sequence,
+    };
+    assert_eq!(verify(&public, &as_ballot.to_bytes(), &signature), Err(SignatureError::Mismatch));
+    assert_eq!(
+        BallotStatement::from_bytes(&original.to_bytes()),
+        Err(EncodingError::WrongKind {
+            expected: StatementKind::Ballot,
+            found: StatementKind::ResolutionVote
+        })
+    );
+}
+
+#[test]
 fn the_domain_tag_keeps_kinds_apart() {
     let bytes = ballot().to_bytes();
     assert_eq!(
@@ -390,7 +493,7 @@ fn the_domain_tag_keeps_kinds_apart() {
     );
     // Bytes that begin alike differ from the first byte after "stembus/v1/".
     let tags: BTreeSet<&[u8]> = StatementKind::ALL.iter().map(|k| k.tag()).collect();
-    assert_eq!(tags.len(), 4);
+    assert_eq!(tags.len(), 5);
     for a in StatementKind::ALL {
         for b in StatementKind::ALL {
             if a != b {
@@ -528,6 +631,12 @@ fn unknown_codes_and_presence_bytes_are_refused() {
     let mut b = key.to_bytes();
     b[47] = 0x00;
     assert_eq!(refused(&b), EncodingError::UnknownCode { field: "key action", code: 0, offset: 47 });
+    let vote_bytes = resolution_vote().to_bytes();
+    for code in [0x00u8, 0x04, 0xff] {
+        let mut b = vote_bytes.clone();
+        b[91] = code;
+        assert_eq!(refused(&b), EncodingError::UnknownCode { field: "choice", code, offset: 91 });
+    }
 }
 
 #[test]
@@ -557,6 +666,7 @@ fn truncated_and_trailing_input_is_refused_for_every_kind() {
             sequence: 1,
         }
         .to_bytes(),
+        resolution_vote().to_bytes(),
     ];
     for bytes in &encodings {
         assert_eq!(Statement::from_bytes(bytes).map(|s| s.to_bytes()).as_ref(), Ok(bytes));
@@ -641,7 +751,7 @@ fn any_statement() -> impl Strategy<Value = Statement> {
         _ => ProxyHolder::Lawyer { person: PersonId::from_uuid(id) },
     });
     prop_oneof![
-        (five_uuids(), proptest::option::of(any_uuid()), choice, any::<u64>()).prop_map(
+        (five_uuids(), proptest::option::of(any_uuid()), choice.clone(), any::<u64>()).prop_map(
             |(i, poll, choice, sequence)| {
                 Statement::Ballot(BallotStatement {
                     association: AssociationId::from_uuid(i[0]),
@@ -695,6 +805,16 @@ fn any_statement() -> impl Strategy<Value = Statement> {
                 })
             }
         ),
+        (five_uuids(), choice, any::<u64>()).prop_map(|(i, choice, sequence)| {
+            Statement::ResolutionVote(ResolutionVoteStatement {
+                association: AssociationId::from_uuid(i[0]),
+                resolution: ResolutionId::from_uuid(i[1]),
+                member: MemberId::from_uuid(i[2]),
+                person: PersonId::from_uuid(i[3]),
+                choice,
+                sequence,
+            })
+        }),
     ]
 }
 

@@ -42,7 +42,11 @@ def key(f):
     return (b"stembus/v1/key\0" + u(f["association"]) + u(f["person"]) + bytes([ACTION[f["action"]]])
             + bytes.fromhex(f["public_key"]) + u64(f["sequence"]))
 
-ENC = {"ballot": ballot, "proxy": proxy, "declaration": declaration, "key": key}
+def resolution_vote(f):
+    return (b"stembus/v1/resolution-vote\0" + u(f["association"]) + u(f["resolution"]) + u(f["member"]) + u(f["person"])
+            + bytes([CHOICE[f["choice"]]]) + u64(f["sequence"]))
+
+ENC = {"ballot": ballot, "proxy": proxy, "declaration": declaration, "key": key, "resolution-vote": resolution_vote}
 
 def keypair(seed):
     sk = Ed25519PrivateKey.from_private_bytes(seed)
@@ -61,11 +65,13 @@ jansen = str(named("person", "j-jansen"))
 de_boer = str(named("person", "p-de-boer"))
 notary = str(named("person", "notaris-van-dam"))
 chair = str(named("person", "voorzitter-rvc"))
+resolution = str(named("resolution", "contributie-2027"))
 
 names = {association: "association dimpact", meeting: "meeting alv-2024-12-11", item_a: "item jaarrekening-2023",
          item_b: "item begroting-2025", poll: "poll jaarrekening-2023-1", raalte: "member raalte",
          deventer: "member deventer", jansen: "person j-jansen", de_boer: "person p-de-boer",
-         notary: "person notaris-van-dam", chair: "person voorzitter-rvc"}
+         notary: "person notaris-van-dam", chair: "person voorzitter-rvc",
+         resolution: "resolution contributie-2027"}
 
 voter_seed = bytes([1]) * 32
 chair_seed = bytes([2]) * 32
@@ -99,6 +105,11 @@ specs = [
         public_key=new_pk.hex(), action="rotate", sequence=3)),
     ("key revocation, signed by the key revoked", "key", new_seed, dict(association=association, person=jansen,
         public_key=new_pk.hex(), action="revoke", sequence=1)),
+    ("vote on a resolution outside a meeting", "resolution-vote", voter_seed, dict(association=association,
+        resolution=resolution, member=raalte, person=jansen, choice="for", sequence=4)),
+    ("vote on a resolution for another member, large sequence", "resolution-vote", grantor_seed, dict(
+        association=association, resolution=resolution, member=deventer, person=de_boer, choice="abstain",
+        sequence=0x0102030405060708)),
 ]
 
 vectors = []
@@ -113,6 +124,8 @@ for name, kind, seed, fields in specs:
 good_ballot = bytes.fromhex(vectors[0]["bytes"])
 good_advance = bytes.fromhex(vectors[1]["bytes"])
 good_proxy = bytes.fromhex(vectors[3]["bytes"])
+good_vote = bytes.fromhex(vectors[10]["bytes"])
+vote_choice_at = 27 + 4 * 16
 entries_at = 126
 swapped = good_proxy[:entries_at] + good_proxy[entries_at + 17:entries_at + 34] + good_proxy[entries_at:entries_at + 17]
 dup = good_proxy[:entries_at] + good_proxy[entries_at:entries_at + 17] * 2
@@ -136,6 +149,9 @@ invalid = [
     ("duplicate instruction", "duplicate", dup),
     ("instruction count larger than the entries", "truncated", good_proxy[:122] + u32(3) + good_proxy[126:]),
     ("instruction count smaller than the entries", "trailing_bytes", good_proxy[:122] + u32(1) + good_proxy[126:]),
+    ("resolution vote choice code 0x00", "unknown_code", good_vote[:vote_choice_at] + b"\x00" + good_vote[vote_choice_at + 1:]),
+    ("resolution vote with a poll presence byte after it", "trailing_bytes", good_vote + b"\0"),
+    ("resolution vote truncated inside the sequence", "truncated", good_vote[:-4]),
 ]
 assert swapped != good_proxy
 

@@ -1,6 +1,7 @@
 //! Keys and signatures (R8): enrolment, rotation and revocation of a person's key, and the
-//! check that a ballot, an electronic proxy or a declaration is signed by its author's
-//! current key, over the statement's canonical bytes, with a fresh sequence number.
+//! check that a ballot, a vote on a resolution outside a meeting, an electronic proxy or a
+//! declaration is signed by its author's current key, over the statement's canonical bytes,
+//! with a fresh sequence number.
 
 use super::{Decided, Decider};
 use crate::core::event::Fact;
@@ -175,9 +176,10 @@ impl Decider<'_> {
         Ok(vec![fact])
     }
 
-    fn unsigned(&self, what: &str) -> RuleViolation {
+    /// The refusal `{code}.unsigned` of an unsigned `what`.
+    fn unsigned(&self, code: &str, what: &str) -> RuleViolation {
         self.key_refusal(
-            &format!("{what}.unsigned"),
+            &format!("{code}.unsigned"),
             format!("A {what} must be signed by its author's enrolled key (R8)."),
         )
     }
@@ -204,10 +206,30 @@ impl Decider<'_> {
     ) -> Result<(), RuleViolation> {
         for fact in facts.iter_mut() {
             if let Fact::BallotCast { ballot, .. } = fact {
-                let signed = signed.ok_or_else(|| self.unsigned("ballot"))?;
+                let signed = signed.ok_or_else(|| self.unsigned("ballot", "ballot"))?;
                 ballot.signed = Some(signed);
                 let person = ballot.person;
                 self.check_signed(person, &signed, fact, "ballot")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the voter's signature to the vote on a resolution outside a meeting in `facts`,
+    /// once it checks: signed like a ballot, by the person who casts it.
+    pub(super) fn sign_resolution_vote(
+        &self,
+        facts: &mut [Fact],
+        signed: Option<Signed>,
+    ) -> Result<(), RuleViolation> {
+        for fact in facts.iter_mut() {
+            if let Fact::ResolutionVoteCast { ballot, .. } = fact {
+                let signed = signed.ok_or_else(|| {
+                    self.unsigned("resolution_vote", "vote on a resolution outside a meeting")
+                })?;
+                ballot.signed = Some(signed);
+                let person = ballot.person;
+                self.check_signed(person, &signed, fact, "vote on the resolution")?;
             }
         }
         Ok(())
@@ -220,7 +242,7 @@ impl Decider<'_> {
             if let Fact::ProxyGranted { proxy, .. } = fact {
                 let Some(signed) = signed else {
                     if proxy.form == ProxyForm::Electronic {
-                        return Err(self.unsigned("proxy"));
+                        return Err(self.unsigned("proxy", "proxy"));
                     }
                     continue;
                 };
@@ -257,7 +279,7 @@ impl Decider<'_> {
         outcome: Outcome,
         signed: Option<Signed>,
     ) -> Result<Fact, RuleViolation> {
-        let signed = signed.ok_or_else(|| self.unsigned("declaration"))?;
+        let signed = signed.ok_or_else(|| self.unsigned("declaration", "declaration"))?;
         let fact = Fact::ResultDeclared { meeting, poll, by, outcome, signed };
         self.check_signed(by, &signed, &fact, "declaration")?;
         Ok(fact)

@@ -245,8 +245,10 @@ impl Decider<'_> {
                 board_informed,
                 supervisory_board_informed,
             ),
-            CastResolutionVote { resolution, member, person, choice } => {
-                self.cast_resolution_vote(resolution, member, person, choice)
+            CastResolutionVote { resolution, member, person, choice, signed } => {
+                let mut facts = self.cast_resolution_vote(resolution, member, person, choice)?;
+                self.sign_resolution_vote(&mut facts, signed)?;
+                Ok(facts)
             }
             ConcludeResolution { resolution } => self.conclude_resolution(resolution),
         }

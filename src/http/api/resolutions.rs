@@ -4,8 +4,10 @@
 //! period has ended. It is adopted only as the statutes' unanimity outside a meeting requires;
 //! the result explains itself.
 //!
-//! The person who votes is always the caller; the core decides whether that person represents
-//! the member. How a member voted is not shown; only the number of votes.
+//! The person who votes is always the caller, who signs the vote with their key (R8); the core
+//! decides whether that person represents the member, and checks the signature. The answer
+//! carries a receipt against the signed head of the association's log. How a member voted is
+//! not shown; only the number of votes.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
@@ -18,7 +20,7 @@ use super::register::new_uuid;
 use super::time;
 use crate::core::tally::members_in_office;
 use crate::core::{
-    Association, AssociationId, Choice, Command, DecisionKind, Fact, Instant, MemberId, ResolutionId,
+    Association, AssociationId, Choice, Command, DecisionKind, Fact, Instant, MemberId, ResolutionId, Signed,
     WrittenResolution,
 };
 use crate::http::AppState;
@@ -199,6 +201,10 @@ pub struct CastResolutionVote {
     /// `for`, `against` or `abstain`.
     #[schema(value_type = String)]
     pub choice: Choice,
+    /// The caller's signature over the resolution vote statement (docs/encoding.md), which
+    /// binds the association, resolution, member, caller and choice.
+    #[schema(value_type = crate::http::schemas::SignatureSchema)]
+    pub signature: Option<Signed>,
 }
 
 /// What the service recorded of a vote on a resolution, and where in the log.
@@ -214,10 +220,13 @@ pub struct ResolutionVoteReceipt {
     pub seq: i64,
     /// The vote's position in the association's stream.
     pub stream_index: i64,
+    /// Proof that the vote is in the association's log, against the head the service signed
+    /// after storing it. Keep it: it shows later that the vote was counted.
+    pub log_receipt: super::records::LogReceiptView,
 }
 
-/// Casts the caller's vote for a member it represents (Art. 8.12). A later vote of the member
-/// replaces its earlier one.
+/// Casts the caller's vote for a member it represents (Art. 8.12), signed by the caller (R8). A
+/// later vote of the member replaces its earlier one.
 #[utoipa::path(tag = "resolutions", request_body = CastResolutionVote, responses((status = 201, body = ResolutionVoteReceipt), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[post("/associations/{association}/resolutions/{resolution}/votes")]
 async fn vote(
@@ -229,28 +238,39 @@ async fn vote(
     let (a, resolution) = path.into_inner();
     caller.may_write(a)?;
     must_exist(&state, a, resolution).await?;
-    let CastResolutionVote { member, choice } = body.into_inner();
+    let CastResolutionVote { member, choice, signature } = body.into_inner();
     let logged = state
-        .execute(a, Command::CastResolutionVote { resolution, member, person: caller.person, choice })
+        .execute(
+            a,
+            Command::CastResolutionVote {
+                resolution,
+                member,
+                person: caller.person,
+                choice,
+                signed: signature,
+            },
+        )
         .await?;
-    let receipt = logged
+    let (cast, resolution, ballot) = logged
         .iter()
         .find_map(|l| match &l.event.fact {
-            Fact::ResolutionVoteCast { resolution, ballot } => Some(ResolutionVoteReceipt {
-                resolution: resolution.to_string(),
-                member: ballot.member.to_string(),
-                person: ballot.person.to_string(),
-                choice: code(&ballot.choice),
-                cast_at: time(ballot.cast_at),
-                seq: l.seq,
-                stream_index: l.stream_index,
-            }),
+            Fact::ResolutionVoteCast { resolution, ballot } => Some((l, resolution, ballot)),
             _ => None,
         })
         .ok_or_else(|| {
             tracing::error!("an accepted vote caused no ResolutionVoteCast event");
             ApiError::internal()
         })?;
+    let receipt = ResolutionVoteReceipt {
+        resolution: resolution.to_string(),
+        member: ballot.member.to_string(),
+        person: ballot.person.to_string(),
+        choice: code(&ballot.choice),
+        cast_at: time(ballot.cast_at),
+        seq: cast.seq,
+        stream_index: cast.stream_index,
+        log_receipt: super::log_receipt(&state, a, cast).await?,
+    };
     Ok(HttpResponse::Created().json(receipt))
 }
 
