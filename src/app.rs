@@ -11,15 +11,21 @@ use crate::core::register::EmailAddress;
 use crate::core::{AssociationId, Command, PersonId, RulesProfile};
 use crate::http::auth::{Role, SessionAuthenticator};
 use crate::http::{AppState, live};
-use crate::outbox::FileOutbox;
+use crate::mail::transport::Sender;
+use crate::mail::worker::{Settings, Worker, WorkerTask};
+use crate::outbox::TransportOutbox;
 use crate::scenario::Scenario;
-use crate::service::{Service, ServiceError};
+use crate::service::{Notices, Service, ServiceError};
 use crate::store::{Store, StoreError, access};
 
 /// A running service.
 pub struct Application {
     pub port: u16,
     pub service: Arc<Service>,
+    /// The mail worker; it runs as a task of its own unless `mail_worker` is off, and a test
+    /// may step it with [`Worker::run_once`].
+    pub worker: Arc<Worker>,
+    worker_task: Option<WorkerTask>,
     server: actix_web::dev::Server,
 }
 
@@ -31,13 +37,22 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     /// Opens (and creates) the database, runs its migrations, loads (and creates) the service
-    /// key, and binds the listener. Port 0 in the configuration picks a free port.
+    /// key, sets up the mail transport and starts the mail worker, and binds the listener. Port
+    /// 0 in the configuration picks a free port. Runs inside a tokio runtime (the worker is a
+    /// task of it).
     pub fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = Store::open(&config.database_url).with_context(|| "cannot open the database")?;
         store.migrate().with_context(|| "cannot bring the database schema up to date")?;
         let key = crate::keys::load_or_create(&config.key_file)?;
-        let outbox = FileOutbox::new(config.outbox_dir.clone(), config.mail_from.clone())?;
-        let service = Arc::new(Service::new(store.clone(), key.clone()));
+        let public_url = config.public_url();
+        let sender = Sender::new(&config.mail_from, &public_url)?;
+        let transport = crate::mail::transport::from_config(&config)?;
+        let outbox = TransportOutbox::new(Arc::clone(&transport), sender.clone(), Arc::clone(&clock));
+        let service = Arc::new(Service::new(store.clone(), key.clone()).with_public_url(&public_url));
+        let settings = Settings { max_attempts: config.mail_max_attempts.max(1), ..Settings::default() };
+        let start_worker = config.mail_worker;
+        let worker =
+            Arc::new(Worker::new(Arc::clone(&service), transport, sender, Arc::clone(&clock), settings));
         let listener =
             TcpListener::bind(config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
@@ -51,7 +66,14 @@ impl Application {
             service_key: key.verifying_key(),
         };
         let server = crate::http::serve(listener, state)?;
-        Ok(Self { port, service, server })
+        let worker_task = if start_worker {
+            tokio::runtime::Handle::try_current()
+                .with_context(|| "the mail worker needs a tokio runtime to run in")?;
+            Some(Arc::clone(&worker).spawn())
+        } else {
+            None
+        };
+        Ok(Self { port, service, worker, worker_task, server })
     }
 
     /// A handle that stops the server.
@@ -59,8 +81,13 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until the server is stopped, then stops the mail worker.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(task) = self.worker_task {
+            task.stop().await;
+        }
+        served
     }
 }
 
@@ -93,7 +120,8 @@ pub fn create_association(
 }
 
 /// The demo association: the forty members of Coöperatie Dimpact and their meeting of
-/// 7 December 2022, replayed from its minutes. Returns false when it was there already.
+/// 7 December 2022, replayed from its minutes. Returns false when it was there already. The
+/// replay of that past meeting mails nobody: its notices are withheld.
 pub fn load_demo(service: &Service, now: crate::core::Instant) -> anyhow::Result<bool> {
     let id = AssociationId::named("dimpact");
     match service.create_association(id, "Coöperatie Dimpact U.A.", RulesProfile::dimpact_2023_toml(), now) {
@@ -106,7 +134,7 @@ pub fn load_demo(service: &Service, now: crate::core::Instant) -> anyhow::Result
     for step in scenario.step {
         let moment = step.at.or(at).context("the demo scenario's first step has no moment")?;
         at = Some(moment);
-        match (service.execute_scenario(id, step.command, moment), step.expect) {
+        match (service.execute_scenario_with(id, step.command, moment, Notices::Withhold), step.expect) {
             (Ok(_), None) | (Err(ServiceError::Refused(_)), Some(_)) => {}
             (Err(e), _) => return Err(e.into()),
             (Ok(_), Some(code)) => {

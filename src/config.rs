@@ -9,6 +9,10 @@
 //! | where e-mail is written | `outbox_dir` | `STEMBUS_OUTBOX_DIR` | `outbox` |
 //! | the address people use | `public_url` | `STEMBUS_PUBLIC_URL` | `http://` and the address listened on |
 //! | the sender of e-mail | `mail_from` | `STEMBUS_MAIL_FROM` | `Stembus <stembus@localhost>` |
+//! | how e-mail leaves: `file` (the outbox directory) or `smtp` | `mail_transport` | `STEMBUS_MAIL_TRANSPORT` | `file` |
+//! | the SMTP server, with credentials | `smtp_url` | `STEMBUS_SMTP_URL` | none |
+//! | attempts before a notice is given up | `mail_max_attempts` | `STEMBUS_MAIL_MAX_ATTEMPTS` | `12` |
+//! | whether this instance sends queued mail | `mail_worker` | `STEMBUS_MAIL_WORKER` | `true` |
 //! | largest request body, bytes | `max_body_bytes` | `STEMBUS_MAX_BODY_BYTES` | `65536` |
 //! | session lifetime, minutes | `session_minutes` | `STEMBUS_SESSION_MINUTES` | `720` |
 //! | log filter | `log` | `RUST_LOG` | `info` |
@@ -18,7 +22,30 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+/// How e-mail leaves the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailTransportKind {
+    /// As `.eml` files in the outbox directory: needs no mail server.
+    #[default]
+    File,
+    /// To the SMTP server of `smtp_url`.
+    Smtp,
+}
+
+impl std::str::FromStr for MailTransportKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "file" => Ok(Self::File),
+            "smtp" => Ok(Self::Smtp),
+            other => Err(format!("{other:?} is neither file nor smtp")),
+        }
+    }
+}
+
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub bind: SocketAddr,
@@ -28,6 +55,16 @@ pub struct Config {
     /// Where people reach the service; `http://` and `bind` when not set.
     pub public_url: Option<String>,
     pub mail_from: String,
+    pub mail_transport: MailTransportKind,
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS), `smtps://user:password@host:465`
+    /// (TLS), or `smtp://127.0.0.1:25` (plain, only to this machine). Holds a secret: never
+    /// shown whole (`Debug` hides the password).
+    pub smtp_url: Option<String>,
+    /// Attempts before a notice that keeps failing for now is given up.
+    pub mail_max_attempts: u32,
+    /// Whether this instance runs the mail worker (several instances may; each notice is sent
+    /// by one).
+    pub mail_worker: bool,
     pub max_body_bytes: usize,
     pub session_minutes: i64,
     pub log: String,
@@ -42,10 +79,46 @@ impl Default for Config {
             outbox_dir: "outbox".into(),
             public_url: None,
             mail_from: "Stembus <stembus@localhost>".into(),
+            mail_transport: MailTransportKind::File,
+            smtp_url: None,
+            mail_max_attempts: 12,
+            mail_worker: true,
             max_body_bytes: 64 * 1024,
             session_minutes: 12 * 60,
             log: "info".into(),
         }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &self.database_url)
+            .field("key_file", &self.key_file)
+            .field("outbox_dir", &self.outbox_dir)
+            .field("public_url", &self.public_url)
+            .field("mail_from", &self.mail_from)
+            .field("mail_transport", &self.mail_transport)
+            .field("smtp_url", &self.smtp_url.as_deref().map(hide_password))
+            .field("mail_max_attempts", &self.mail_max_attempts)
+            .field("mail_worker", &self.mail_worker)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("session_minutes", &self.session_minutes)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+/// A URL with the password of its user information replaced by `***`.
+fn hide_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(not a URL)".into(),
     }
 }
 
@@ -102,6 +175,31 @@ impl Config {
         if let Some(v) = var("STEMBUS_MAIL_FROM") {
             self.mail_from = v;
         }
+        if let Some(v) = var("STEMBUS_MAIL_TRANSPORT") {
+            self.mail_transport =
+                v.parse().map_err(|reason| ConfigError::Env { name: "STEMBUS_MAIL_TRANSPORT", reason })?;
+        }
+        if let Some(v) = var("STEMBUS_SMTP_URL") {
+            self.smtp_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Some(v) = var("STEMBUS_MAIL_MAX_ATTEMPTS") {
+            self.mail_max_attempts = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| ConfigError::Env {
+                name: "STEMBUS_MAIL_MAX_ATTEMPTS",
+                reason: format!("{v:?} is not a whole number of at least 1"),
+            })?;
+        }
+        if let Some(v) = var("STEMBUS_MAIL_WORKER") {
+            self.mail_worker = match v.trim() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                other => {
+                    return Err(ConfigError::Env {
+                        name: "STEMBUS_MAIL_WORKER",
+                        reason: format!("{other:?} is neither true nor false"),
+                    });
+                }
+            };
+        }
         if let Some(v) = var("STEMBUS_MAX_BODY_BYTES") {
             self.max_body_bytes = v.parse().map_err(|e: std::num::ParseIntError| ConfigError::Env {
                 name: "STEMBUS_MAX_BODY_BYTES",
@@ -138,6 +236,35 @@ mod tests {
         assert!(c.database_url.starts_with("postgres://"));
         assert_eq!(c.max_body_bytes, 65536);
         assert_eq!(c.public_url(), "http://127.0.0.1:9999", "the public address follows the bind address");
+    }
+
+    #[test]
+    fn mail_settings_come_from_the_environment_and_hide_the_password() {
+        let mut c = Config::default();
+        assert_eq!(c.mail_transport, MailTransportKind::File);
+        assert_eq!(c.mail_max_attempts, 12);
+        let env = |name: &str| match name {
+            "STEMBUS_MAIL_TRANSPORT" => Some("smtp".to_owned()),
+            "STEMBUS_SMTP_URL" => Some("smtp://stembus:s3cret@mail.example.org:587?tls=required".to_owned()),
+            "STEMBUS_MAIL_MAX_ATTEMPTS" => Some("3".to_owned()),
+            "STEMBUS_MAIL_WORKER" => Some("false".to_owned()),
+            _ => None,
+        };
+        c.apply_env(env).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.mail_transport, MailTransportKind::Smtp);
+        assert_eq!(c.mail_max_attempts, 3);
+        assert!(!c.mail_worker);
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret") && shown.contains("mail.example.org"), "{shown}");
+        let file: Config = toml::from_str(
+            "mail_transport = \"smtp\"\nsmtp_url = \"smtps://mail.example.org\"\nmail_max_attempts = 5",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((file.mail_transport, file.mail_max_attempts), (MailTransportKind::Smtp, 5));
+        for (name, value) in [("STEMBUS_MAIL_TRANSPORT", "pigeon"), ("STEMBUS_MAIL_MAX_ATTEMPTS", "0")] {
+            let err = Config::default().apply_env(|n| (n == name).then(|| value.to_owned())).err();
+            assert!(err.is_some_and(|e| e.to_string().contains(name)), "{name}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod core;
 pub mod http;
 pub mod keys;
 pub mod ledger;
+pub mod mail;
 pub mod outbox;
 pub mod scenario;
 pub mod service;

@@ -1,17 +1,18 @@
-//! Sending e-mail. Today: sign-in links, written as .eml files to the outbox directory (the
-//! embedded default, which needs no mail server). Convocations and notices, the persisted
-//! outbox with retries, and SMTP come with the mail work.
+//! Mail that goes out at once, not through the persisted outbox: the one-time sign-in codes.
+//! They go through the configured transport (`mail::transport`: the outbox directory, or SMTP
+//! when configured) while the person waits; a failure is the request's failure. The notices of
+//! the statutes go through the queue and the mail worker instead (`mail::worker`).
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
-use lettre::message::{Mailbox, Message, header::ContentType};
-use lettre::{FileTransport, Transport};
+use crate::clock::Clock;
+use crate::mail::transport::{MailTransport, Sender};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("the address {0:?} cannot receive mail")]
     Address(String),
-    #[error("the message could not be written: {0}")]
+    #[error("the message could not be sent: {0}")]
     Send(String),
 }
 
@@ -21,31 +22,30 @@ pub trait Outbox: Send + Sync + std::fmt::Debug {
     fn send(&self, to: &str, subject: &str, body: &str) -> Result<String, MailError>;
 }
 
-/// Writes each message as an .eml file in a directory.
+/// Sends each message at once through a transport.
 #[derive(Debug)]
-pub struct FileOutbox {
-    dir: PathBuf,
-    from: String,
+pub struct TransportOutbox {
+    transport: Arc<dyn MailTransport>,
+    sender: Sender,
+    clock: Arc<dyn Clock>,
 }
 
-impl FileOutbox {
-    pub fn new(dir: PathBuf, from: String) -> Result<Self, MailError> {
-        std::fs::create_dir_all(&dir).map_err(|e| MailError::Send(format!("{}: {e}", dir.display())))?;
-        Ok(Self { dir, from })
+impl TransportOutbox {
+    pub fn new(transport: Arc<dyn MailTransport>, sender: Sender, clock: Arc<dyn Clock>) -> Self {
+        Self { transport, sender, clock }
     }
 }
 
-impl Outbox for FileOutbox {
+impl Outbox for TransportOutbox {
     fn send(&self, to: &str, subject: &str, body: &str) -> Result<String, MailError> {
-        let from: Mailbox = self.from.parse().map_err(|_| MailError::Address(self.from.clone()))?;
-        let to: Mailbox = to.parse().map_err(|_| MailError::Address(to.to_owned()))?;
-        let message = Message::builder()
-            .from(from)
-            .to(to)
-            .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body.to_owned())
-            .map_err(|e| MailError::Send(e.to_string()))?;
-        FileTransport::new(&self.dir).send(&message).map_err(|e| MailError::Send(e.to_string()))
+        let id = self.sender.random_message_id();
+        let message = self.sender.plain(to, subject, body, &id, self.clock.now()).map_err(|e| {
+            if to.trim().parse::<lettre::Address>().is_err() {
+                MailError::Address(to.to_owned())
+            } else {
+                MailError::Send(e.reason)
+            }
+        })?;
+        self.transport.send(&message).map_err(|e| MailError::Send(e.reason))
     }
 }

@@ -17,6 +17,7 @@ use crate::core::{Association, AssociationId, Command, Instant, RuleViolation, R
 use crate::ledger::log::{SignedTreeHead, TreeHead};
 use crate::ledger::merkle::{Hash, MerkleTree};
 use crate::ledger::signature::PublicKey;
+use crate::mail::notice::MailContext;
 use crate::store::log::{self, Logged};
 use crate::store::{DbConnection, Store, StoreError, associations, projection};
 
@@ -48,6 +49,8 @@ impl From<diesel::result::Error> for ServiceError {
 
 struct Cache {
     profile: RulesProfile,
+    /// The association's name, which its e-mail carries.
+    name: String,
     state: Association,
     /// Each stream's Merkle tree over the leaves of its logged events.
     trees: HashMap<String, MerkleTree>,
@@ -61,10 +64,11 @@ struct Cache {
 }
 
 impl Cache {
-    fn new(association: AssociationId, profile: RulesProfile) -> Self {
+    fn new(association: AssociationId, name: String, profile: RulesProfile) -> Self {
         Self {
             state: Association::with_id(association, profile.clone()),
             profile,
+            name,
             trees: HashMap::new(),
             head_at: HashMap::new(),
             last_seq: 0,
@@ -74,7 +78,7 @@ impl Cache {
 
     fn reset_if_invalid(&mut self) {
         if !self.valid {
-            *self = Cache::new(self.state.id, self.profile.clone());
+            *self = Cache::new(self.state.id, self.name.clone(), self.profile.clone());
         }
     }
 }
@@ -84,6 +88,18 @@ pub struct Service {
     /// Signs the tree heads; never leaves the service.
     key: SigningKey,
     caches: Mutex<HashMap<AssociationId, Arc<Mutex<Cache>>>>,
+    /// Where people reach the service, which its e-mail links to.
+    public_url: String,
+    /// Told after a command queued notices, so the mail worker sends them at once.
+    mail_signal: Arc<tokio::sync::Notify>,
+}
+
+/// Whether a command's notices are queued (`Queue`, always for real commands) or not
+/// (`Withhold`: replaying the history of a past meeting, such as the demo, which mails nobody).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notices {
+    Queue,
+    Withhold,
 }
 
 /// Proof that an event is in its stream's log, as the service vouches for it.
@@ -119,7 +135,31 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Service {
     /// The service on a migrated store, signing tree heads with `key`.
     pub fn new(store: Store, key: SigningKey) -> Self {
-        Self { store, key, caches: Mutex::new(HashMap::new()) }
+        Self {
+            store,
+            key,
+            caches: Mutex::new(HashMap::new()),
+            public_url: crate::config::Config::default().public_url(),
+            mail_signal: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    /// The address people use, which e-mail links to (`Config::public_url`).
+    pub fn with_public_url(mut self, public_url: &str) -> Self {
+        self.public_url = public_url.trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Notified after every command that queued notices (the mail worker waits on it).
+    pub fn mail_signal(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.mail_signal)
+    }
+
+    /// What an association's e-mail says about the service: its name and the public address.
+    pub fn mail_context(&self, association: AssociationId) -> Result<MailContext, ServiceError> {
+        let cache = self.cache(association)?;
+        let name = lock(&cache).name.clone();
+        Ok(MailContext { association_name: name, public_url: self.public_url.clone(), organizer_email: None })
     }
 
     /// The public half of the key that signs tree heads.
@@ -154,17 +194,28 @@ impl Service {
         let mut caches = lock(&self.caches);
         let cache = caches
             .entry(association)
-            .or_insert_with(|| Arc::new(Mutex::new(Cache::new(association, stored.profile))));
+            .or_insert_with(|| Arc::new(Mutex::new(Cache::new(association, stored.name, stored.profile))));
         Ok(Arc::clone(cache))
     }
 
     /// Carries out a command for an association at `now`: returns its events, logged, once
-    /// they are durable.
+    /// they are durable, with the notices they cause queued in the same transaction.
     pub fn execute(
         &self,
         association: AssociationId,
         command: Command,
         now: Instant,
+    ) -> Result<Vec<Logged>, ServiceError> {
+        self.execute_with(association, command, now, Notices::Queue)
+    }
+
+    /// [`Service::execute`], queuing the notices of the events or not.
+    pub fn execute_with(
+        &self,
+        association: AssociationId,
+        command: Command,
+        now: Instant,
+        notices: Notices,
     ) -> Result<Vec<Logged>, ServiceError> {
         let cache = self.cache(association)?;
         let mut cache = lock(&cache);
@@ -195,6 +246,19 @@ impl Service {
                 projection::project(c, &a, &cache.state, event)?;
             }
             let logged = log::append(c, association, head, &to_log)?;
+            // The notices the events cause, in the same transaction: if they cannot be
+            // queued, the command fails and nothing is stored.
+            let queued = match notices {
+                Notices::Queue => {
+                    let ctx = MailContext {
+                        association_name: cache.name.clone(),
+                        public_url: self.public_url.clone(),
+                        organizer_email: None,
+                    };
+                    crate::mail::queue::enqueue(c, association, &cache.state, &logged, &ctx, now)?
+                }
+                Notices::Withhold => 0,
+            };
             // Each stream that grew gets a new tree head, signed, in the same transaction.
             let mut grown: Vec<String> = Vec::new();
             let mut heads_at: Vec<(String, Instant)> = Vec::new();
@@ -223,14 +287,17 @@ impl Service {
                 log::store_head(c, &stream, &signed)?;
                 heads_at.push((stream, timestamp));
             }
-            Ok((logged, heads_at))
+            Ok((logged, heads_at, queued))
         });
         match outcome {
-            Ok((logged, heads_at)) => {
+            Ok((logged, heads_at, queued)) => {
                 if let Some(last) = logged.last() {
                     cache.last_seq = last.seq;
                 }
                 cache.head_at.extend(heads_at);
+                if queued > 0 {
+                    self.mail_signal.notify_one();
+                }
                 Ok(logged)
             }
             Err(e) => {
@@ -252,14 +319,43 @@ impl Service {
         command: Command,
         now: Instant,
     ) -> Result<Vec<Logged>, ServiceError> {
+        self.execute_scenario_with(association, command, now, Notices::Queue)
+    }
+
+    /// [`Service::execute_scenario`], queuing the notices of the events or not.
+    pub fn execute_scenario_with(
+        &self,
+        association: AssociationId,
+        command: Command,
+        now: Instant,
+        notices: Notices,
+    ) -> Result<Vec<Logged>, ServiceError> {
         let (enrolment, command) =
             self.read(association, |s| crate::ledger::author::with_scenario_signatures(s, command))?;
         let mut logged = match enrolment {
-            Some(enrolment) => self.execute(association, enrolment, now)?,
+            Some(enrolment) => self.execute_with(association, enrolment, now, notices)?,
             None => Vec::new(),
         };
-        logged.extend(self.execute(association, command, now)?);
+        logged.extend(self.execute_with(association, command, now, notices)?);
         Ok(logged)
+    }
+
+    /// An association's state as it stood right after its event `seq` (the register at a
+    /// meeting's convocation, say), folded afresh from the log.
+    pub fn state_after(&self, association: AssociationId, seq: i64) -> Result<Association, ServiceError> {
+        let mut conn = self.store.connection()?;
+        let stored = associations::get(&mut conn, association)?;
+        let mut state = Association::with_id(association, stored.profile);
+        let mut after = 0;
+        while after < seq {
+            let page = log::read_after(&mut conn, association, after, PAGE.min(seq - after))?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for logged in page.iter().filter(|l| l.seq <= seq) {
+                apply(&mut state, &logged.event);
+            }
+        }
+        Ok(state)
     }
 
     /// Reads an association's state, caught up with its log.

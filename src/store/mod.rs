@@ -9,6 +9,7 @@
 pub mod access;
 pub mod associations;
 pub mod log;
+pub mod notices;
 pub mod projection;
 pub mod rows;
 pub mod schema;

@@ -261,6 +261,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notices (id) {
+        id -> Text,
+        association_id -> Text,
+        seq -> BigInt,
+        kind -> Text,
+        recipient -> Text,
+        language -> Text,
+        member_id -> Nullable<Text>,
+        person_id -> Nullable<Text>,
+        meeting_id -> Nullable<Text>,
+        notice -> Text,
+        created_at -> Timestamp,
+        send_after -> Nullable<Timestamp>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notice_attempts (notice_id, attempt) {
+        notice_id -> Text,
+        attempt -> Integer,
+        at -> Timestamp,
+        result -> Text,
+        message_id -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(notice_attempts -> notices (notice_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     tree_heads,
     associations,
@@ -283,4 +319,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     resolutions,
     resolution_votes,
     supervisory_board,
+    notices,
+    notice_attempts,
 );

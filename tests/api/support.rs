@@ -21,6 +21,7 @@ use stembus::ledger::canonical::Statement;
 use stembus::ledger::log::{SignedTreeHead, TreeHead};
 use stembus::ledger::merkle::{verify_consistency, verify_inclusion};
 use stembus::ledger::signature::PublicKey;
+use stembus::mail::worker::Worker;
 use stembus::service::Service;
 
 use crate::db::{Backend, TestDb};
@@ -33,12 +34,19 @@ pub struct TestApp {
     pub address: String,
     pub clock: Arc<ManualClock>,
     pub service: Arc<Service>,
+    /// The mail worker; a test that turns `mail_worker` off steps it with `run_once`.
+    pub worker: Arc<Worker>,
     pub outbox: PathBuf,
     pub db: Arc<TestDb>,
     pub client: Client,
     handle: actix_web::dev::ServerHandle,
     dir: PathBuf,
+    tune: Tune,
 }
+
+/// Changes a test server's configuration before it starts (the mail tests' SMTP transport);
+/// kept across restarts.
+pub type Tune = Arc<dyn Fn(&mut Config) + Send + Sync>;
 
 /// The association every test starts with; its secretariat signs in as SECRETARIAT.
 pub const ASSOCIATION: &str = "coop";
@@ -58,7 +66,12 @@ impl TestApp {
     /// Like [`TestApp::spawn`], with the clock at `moment` (RFC 3339): for a scenario of the past,
     /// whose log would otherwise go back in time after the secretariat's registration.
     pub fn spawn_at(backend: Backend, moment: &str) -> Self {
-        let app = Self::start(Arc::new(TestDb::new(backend)), Arc::new(ManualClock::new(t(moment))));
+        Self::spawn_tuned(backend, moment, Arc::new(|_: &mut Config| {}))
+    }
+
+    /// Like [`TestApp::spawn_at`], with the configuration changed by `tune`.
+    pub fn spawn_tuned(backend: Backend, moment: &str, tune: Tune) -> Self {
+        let app = Self::start(Arc::new(TestDb::new(backend)), Arc::new(ManualClock::new(t(moment))), tune);
         stembus::app::create_association(
             &app.service,
             coop(),
@@ -74,9 +87,9 @@ impl TestApp {
 
     /// Another server on the same database and clock, as after a restart.
     pub fn restart(self) -> Self {
-        let (db, clock) = (Arc::clone(&self.db), Arc::clone(&self.clock));
+        let (db, clock, tune) = (Arc::clone(&self.db), Arc::clone(&self.clock), Arc::clone(&self.tune));
         self.stop();
-        Self::start(db, clock)
+        Self::start(db, clock, tune)
     }
 
     pub fn stop(self) {
@@ -84,10 +97,10 @@ impl TestApp {
         let _ = std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(true))).join();
     }
 
-    fn start(db: Arc<TestDb>, clock: Arc<ManualClock>) -> Self {
+    fn start(db: Arc<TestDb>, clock: Arc<ManualClock>, tune: Tune) -> Self {
         let dir = std::env::temp_dir().join(format!("stembus-api-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-        let config = Config {
+        let mut config = Config {
             bind: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
             database_url: db.url.clone(),
             key_file: dir.join("service.key"),
@@ -95,6 +108,7 @@ impl TestApp {
             public_url: Some("http://127.0.0.1".into()),
             ..Config::default()
         };
+        tune(&mut config);
         let outbox = config.outbox_dir.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         let server_clock: Arc<dyn Clock> = Arc::clone(&clock) as Arc<dyn Clock>;
@@ -102,7 +116,12 @@ impl TestApp {
             actix_web::rt::System::new().block_on(async move {
                 match stembus::app::Application::build(config, server_clock) {
                     Ok(app) => {
-                        let _ = tx.send(Ok((app.port, Arc::clone(&app.service), app.handle())));
+                        let _ = tx.send(Ok((
+                            app.port,
+                            Arc::clone(&app.service),
+                            Arc::clone(&app.worker),
+                            app.handle(),
+                        )));
                         let _ = app.run_until_stopped().await;
                     }
                     Err(e) => {
@@ -111,7 +130,7 @@ impl TestApp {
                 }
             });
         });
-        let (port, service, handle) = rx
+        let (port, service, worker, handle) = rx
             .recv()
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_else(|e| panic!("the server did not start: {e}"));
@@ -119,11 +138,13 @@ impl TestApp {
             address: format!("http://127.0.0.1:{port}"),
             clock,
             service,
+            worker,
             outbox,
             db,
             client: Client::new(),
             handle,
             dir,
+            tune,
         }
     }
 
@@ -169,17 +190,14 @@ impl TestApp {
             Some(json!({"association": association, "email": email})),
         );
         assert_eq!(status, StatusCode::ACCEPTED);
-        let mail = self
+        // The new mail with a code: the mail worker may write notices meanwhile.
+        let code = self
             .mails()
             .into_iter()
-            .find(|m| !before.contains(m))
+            .filter(|m| !before.contains(m))
+            .filter_map(|m| std::fs::read_to_string(m).ok())
+            .find_map(|text| text.lines().find_map(|l| l.strip_prefix("Code: ")).map(|c| c.trim().to_owned()))
             .unwrap_or_else(|| panic!("no sign-in mail for {email}"));
-        let text = std::fs::read_to_string(&mail).unwrap_or_else(|e| panic!("{e}"));
-        let code = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Code: "))
-            .map(|c| c.trim().to_owned())
-            .unwrap_or_else(|| panic!("no code in {text}"));
         let (status, session) = self.call(Method::POST, "/sessions", None, Some(json!({"code": code})));
         assert_eq!(status, StatusCode::CREATED, "{session}");
         session["token"].as_str().unwrap_or_else(|| panic!("no token in {session}")).to_owned()

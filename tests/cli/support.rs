@@ -270,19 +270,23 @@ impl Server {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run stembus: {e}"));
         let started = Clock::now();
-        let mail = loop {
-            if let Some(mail) = self.mails().into_iter().find(|m| !before.contains(m)) {
-                break mail;
+        // The new mail with a code, once written whole: the mail worker may write notices meanwhile.
+        let code = loop {
+            let code = self
+                .mails()
+                .into_iter()
+                .filter(|m| !before.contains(m))
+                .filter_map(|m| std::fs::read_to_string(m).ok())
+                .find_map(|text| {
+                    text.lines().find_map(|l| l.strip_prefix("Code: ")).map(|c| c.trim().to_owned())
+                })
+                .filter(|c| !c.is_empty());
+            if let Some(code) = code {
+                break code;
             }
             assert!(started.elapsed() < Duration::from_secs(30), "no sign-in mail for {email}");
             std::thread::sleep(Duration::from_millis(20));
         };
-        let text = std::fs::read_to_string(&mail).unwrap_or_else(|e| panic!("{e}"));
-        let code = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Code: "))
-            .map(|c| c.trim().to_owned())
-            .unwrap_or_else(|| panic!("no code in {text}"));
         if let Some(mut stdin) = child.stdin.take() {
             writeln!(stdin, "{code}").unwrap_or_else(|e| panic!("{e}"));
         }

@@ -1,6 +1,8 @@
 //! The service on its storage, on SQLite and on PostgreSQL: migrations, the append-only log,
-//! projections written with their events, restarts, and concurrent writers.
+//! projections written with their events, restarts, and concurrent writers; the persisted
+//! outbox of e-mail and its worker.
 
 #[path = "../common/db.rs"]
 mod db;
+mod notices;
 mod storage;

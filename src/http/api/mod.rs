@@ -3,6 +3,7 @@
 pub mod export;
 pub mod keys;
 pub mod meetings;
+pub mod notices;
 pub mod polls;
 pub mod proxies;
 pub mod records;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     resolutions::configure(cfg);
     records::configure(cfg);
     export::configure(cfg);
+    notices::configure(cfg);
 }
 
 /// Formats a moment for a response: RFC 3339 in UTC.

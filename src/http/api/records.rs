@@ -226,6 +226,9 @@ pub struct MinutesView {
     pub closed_at: Option<String>,
     pub decisions: Vec<DecisionLineView>,
     pub attendance: Vec<AttendanceLineView>,
+    /// When each member's convocation was sent (without addresses); null before the
+    /// convocation.
+    pub convocations: Option<super::notices::ConvocationsView>,
 }
 
 fn minutes_view(m: Minutes) -> MinutesView {
@@ -282,6 +285,7 @@ fn minutes_view(m: Minutes) -> MinutesView {
                 }
             })
             .collect(),
+        convocations: None,
     }
 }
 
@@ -298,7 +302,8 @@ async fn meeting_minutes(
         .ok_or_else(|| ApiError::not_found("meeting.unknown", format!("There is no meeting {m}.")))
 }
 
-/// The minutes: the list of decisions and the attendance list (Art. 17.6).
+/// The minutes: the list of decisions and the attendance list (Art. 17.6), and when each
+/// member's convocation was sent (Art. 8.3).
 #[utoipa::path(tag = "records", responses((status = 200, body = MinutesView), (status = 404, body = Problem)))]
 #[get("/associations/{association}/meetings/{meeting}/minutes")]
 async fn minutes_json(
@@ -308,10 +313,13 @@ async fn minutes_json(
 ) -> Result<HttpResponse, ApiError> {
     let (a, m) = path.into_inner();
     let minutes = meeting_minutes(&state, &caller, a, m).await?;
-    Ok(HttpResponse::Ok().json(minutes_view(minutes)))
+    let mut view = minutes_view(minutes);
+    view.convocations = super::notices::convocation_report(&state, a, m, false).await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
-/// The minutes as Markdown, like the lists at the end of the minutes of an ALV.
+/// The minutes as Markdown, like the lists at the end of the minutes of an ALV, with the
+/// section "Oproeping / Convocation" last.
 #[utoipa::path(tag = "records", responses((status = 200, content_type = "text/markdown", body = String), (status = 404, body = Problem)))]
 #[get("/associations/{association}/meetings/{meeting}/minutes.md")]
 async fn minutes_markdown(
@@ -321,7 +329,11 @@ async fn minutes_markdown(
 ) -> Result<HttpResponse, ApiError> {
     let (a, m) = path.into_inner();
     let minutes = meeting_minutes(&state, &caller, a, m).await?;
-    Ok(HttpResponse::Ok().content_type("text/markdown; charset=utf-8").body(minutes.to_markdown()))
+    let mut text = minutes.to_markdown();
+    if let Some(c) = super::notices::convocation_report(&state, a, m, false).await? {
+        text.push_str(&super::notices::convocations_markdown(&c));
+    }
+    Ok(HttpResponse::Ok().content_type("text/markdown; charset=utf-8").body(text))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

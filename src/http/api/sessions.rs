@@ -37,7 +37,7 @@ pub struct Accepted {
 
 /// Sends a one-time sign-in code to a registered address. Always answers the same, so it does
 /// not reveal who is registered.
-#[utoipa::path(tag = "sessions", security(()), request_body = SignInLinkRequest, responses((status = 202, body = Accepted), (status = 400, body = Problem)))]
+#[utoipa::path(tag = "sessions", security(()), request_body = SignInLinkRequest, responses((status = 202, body = Accepted), (status = 400, body = Problem), (status = 503, body = Problem)))]
 #[post("/sign-in-links")]
 async fn request_link(
     state: web::Data<AppState>,
@@ -77,7 +77,12 @@ async fn request_link(
             web::block(move || outbox.send(&to, "Aanmelden bij Stembus / Sign in to Stembus", &body)).await?;
         if let Err(e) = sent {
             tracing::error!(error = %e, "the sign-in code could not be sent");
-            return Err(ApiError::internal());
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                "mail.unavailable",
+                "The sign-in code could not be sent",
+                "The mail server cannot be reached, so no sign-in code was sent; a code already sent stays valid until it expires. Try again shortly.",
+            ));
         }
     }
     Ok(HttpResponse::Accepted().json(Accepted {

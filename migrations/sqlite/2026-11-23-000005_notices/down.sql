@@ -1,0 +1,2 @@
+DROP TABLE notice_attempts;
+DROP TABLE notices;
