@@ -47,6 +47,17 @@ mail_test!(while_the_mail_server_is_down_notices_wait_and_when_it_is_back_each_i
     let sec = convened(&app);
     app.smtp.stop();
 
+    // A sign-in code goes out at once or not at all: while the server is down the person is
+    // told so, and may try again, rather than waiting for a code that never comes.
+    let (status, body) = app.call(
+        Method::POST,
+        "/sign-in-links",
+        None,
+        Some(json!({"association": "coop", "email": SECRETARIAT})),
+    );
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], "mail.unavailable", "{body}");
+
     // First attempt at 10:00: the server refuses the connection; each convocation waits,
     // with the failure recorded and the next attempt 30 seconds later.
     assert_eq!(app.deliver(), 0);
