@@ -21,6 +21,9 @@ use crate::mail::notice::MailContext;
 use crate::store::log::{self, Logged};
 use crate::store::{DbConnection, Store, StoreError, associations, projection};
 
+mod retry;
+pub use retry::SignedBallot;
+
 /// Why a command was not carried out. Either way, nothing was stored.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
