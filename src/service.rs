@@ -9,8 +9,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use diesel::Connection;
-
 use ed25519_dalek::SigningKey;
 
 use crate::core::{Association, AssociationId, Command, Instant, RuleViolation, RulesProfile, apply, handle};
@@ -226,7 +224,7 @@ impl Service {
         let mut conn = self.store.connection()?;
         let a = association.to_string();
         let mut applied = false;
-        let outcome = conn.transaction::<_, ServiceError, _>(|c| {
+        let outcome = crate::store::transaction::<_, ServiceError>(&mut conn, |c| {
             let head = log::lock_head(c, association)?;
             if head != cache.last_seq {
                 catch_up(c, association, &mut cache)?;
