@@ -683,7 +683,7 @@ fn receipt(logged: &[Logged]) -> Option<(BallotReceipt, &Logged)> {
 ///
 /// Sending the same signed ballot again (a retry after an answer that never came) is answered
 /// with 200 and the ballot as it was recorded, `already_recorded: true`; it is stored once.
-#[utoipa::path(tag = "polls", request_body = CastBallot, responses((status = 201, body = BallotReceipt), (status = 200, description = "An identical retry of a ballot already recorded", body = BallotReceipt), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(tag = "polls", request_body = CastBallot, responses((status = 201, body = BallotReceipt), (status = 200, description = "An identical retry of a ballot already recorded", body = BallotReceipt), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 507, description = "The disk is full: nothing recorded (storage.full)", body = Problem)))]
 #[post("/associations/{association}/meetings/{meeting}/agenda-items/{item}/ballots")]
 async fn cast_ballot(
     state: web::Data<AppState>,
