@@ -42,7 +42,7 @@ use stembus::ledger::log::{SignedTreeHead, TreeHead, unhex};
 use stembus::ledger::merkle::{Hash, MerkleTree, verify_consistency, verify_inclusion};
 use stembus::ledger::signature::{self, PublicKey};
 use stembus::service::Service;
-use stembus::store::{Store, access};
+use stembus::store::{Store, access, log};
 
 const ASSOCIATION: &str = "crash-coop";
 const MEETING: &str = "alv";
@@ -453,56 +453,118 @@ struct Counts {
     retried_stored: u64,
     retried_already_recorded: u64,
     duplicates: u64,
+    full_verifications: u64,
     failures: Vec<String>,
 }
 
-/// Checks the log after a restart against every receipt so far (module documentation).
-fn check(server: &Server, auditor: &str, service_key: &str, acks: &[Ack], cycle: u64, counts: &mut Counts) {
+/// The meeting's log as the test has read it so far: the leaves, their tree, and how often each
+/// signed ballot occurs. Read from the service's database after every restart, only the entries
+/// added since the last read; that the older ones are unchanged follows from the new signed head
+/// (its root is computed over them) and is checked in full by every export verification.
+struct Mirror {
+    store: Store,
+    tree: MerkleTree,
+    ballots: HashMap<(String, u64), u64>,
+    last_seq: i64,
+}
+
+impl Mirror {
+    fn open(files: &Files) -> Self {
+        let store = Store::open(&files.database().display().to_string()).unwrap_or_else(|e| panic!("{e}"));
+        Mirror { store, tree: MerkleTree::new(), ballots: HashMap::new(), last_seq: 0 }
+    }
+
+    /// Reads the entries of the meeting's stream added since the last read.
+    fn catch_up(&mut self, fail: &mut impl FnMut(String)) {
+        let mut conn = self.store.connection().unwrap_or_else(|e| panic!("{e}"));
+        let streams = [meeting().to_string()];
+        loop {
+            let page =
+                log::read_streams_after(&mut conn, association(), &streams, self.last_seq, i64::MAX, 10_000)
+                    .unwrap_or_else(|e| panic!("{e}"));
+            let Some(last) = page.last() else { return };
+            self.last_seq = last.seq;
+            for entry in &page {
+                if entry.stream_index != self.tree.len() as i64 {
+                    fail(format!(
+                        "entry {} of the meeting's log comes at place {}",
+                        entry.stream_index,
+                        self.tree.len()
+                    ));
+                }
+                self.tree.push_leaf_hash(log::leaf_of(association(), entry));
+                if let Fact::BallotCast { ballot, .. } = &entry.event.fact
+                    && let Some(signed) = ballot.signed
+                {
+                    *self.ballots.entry((signed.key.to_hex(), signed.sequence)).or_default() += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Downloads the meeting's export and verifies it as an auditor does; its leaves must be the
+/// mirror's, entry for entry.
+fn verify_in_full(
+    server: &Server,
+    auditor: &str,
+    service_key: &str,
+    mirror: &Mirror,
+    fail: &mut impl FnMut(String),
+) {
     let client =
-        Client::builder().timeout(Duration::from_secs(120)).build().unwrap_or_else(|e| panic!("{e}"));
-    let fail = |counts: &mut Counts, what: String| counts.failures.push(format!("cycle {cycle}: {what}"));
+        Client::builder().timeout(Duration::from_secs(300)).build().unwrap_or_else(|e| panic!("{e}"));
     let export = client
         .get(format!("{}/associations/{ASSOCIATION}/meetings/{MEETING}/export", server.base))
         .bearer_auth(auditor)
         .send()
         .and_then(|r| r.error_for_status()?.text())
-        .unwrap_or_else(|e| panic!("cycle {cycle}: the export failed: {e}"));
+        .unwrap_or_else(|e| panic!("the export failed: {e}"));
     let report = verify_export(
         export.as_bytes(),
         Options { service_key: Some(service_key.to_owned()), strict: false },
     );
     if !report.verified {
-        fail(counts, format!("the export does not verify: {:?}", report.failure));
+        fail(format!("the export does not verify: {:?}", report.failure));
     }
     let stream = meeting().to_string();
-    let mut leaves: Vec<Hash> = Vec::new();
-    let mut ballots: HashMap<(String, u64), u64> = HashMap::new();
+    let mut index = 0u64;
     for line in export.lines() {
         let Ok(Line::Entry(entry)) = serde_json::from_str::<Line>(line) else { continue };
         if entry.stream != stream {
             continue;
         }
-        if entry.index != leaves.len() as u64 {
-            fail(
-                counts,
-                format!("entry {} of the meeting's log comes at place {}", entry.index, leaves.len()),
-            );
+        if mirror.tree.leaf_hash_at(index) != Some(hash(&json!(entry.leaf_hash))) || entry.index != index {
+            fail(format!("entry {index} of the export is not the entry read from the database"));
         }
-        leaves.push(hash(&json!(entry.leaf_hash)));
-        let event: stembus::core::Event =
-            serde_json::from_str(&entry.body).unwrap_or_else(|e| panic!("entry {}: {e}", entry.index));
-        if let Fact::BallotCast { ballot, .. } = &event.fact
-            && let Some(signed) = ballot.signed
-        {
-            *ballots.entry((signed.key.to_hex(), signed.sequence)).or_default() += 1;
-        }
+        index += 1;
     }
-    let mut tree = MerkleTree::new();
-    for leaf in &leaves {
-        tree.push_leaf_hash(*leaf);
+    if index != mirror.tree.len() {
+        fail(format!("the export holds {index} entries of the meeting, the database {}", mirror.tree.len()));
     }
-    let (size, root) = (tree.len(), tree.root());
+}
+
+/// Checks the log after a restart against every receipt so far (module documentation).
+#[allow(clippy::too_many_arguments)]
+fn check(
+    server: &Server,
+    auditor: &str,
+    service_key: &str,
+    mirror: &mut Mirror,
+    acks: &[Ack],
+    cycle: u64,
+    in_full: bool,
+    counts: &mut Counts,
+) {
+    let mut failures = Vec::new();
+    let mut fail = |what: String| failures.push(format!("cycle {cycle}: {what}"));
+    mirror.catch_up(&mut fail);
+    if in_full {
+        verify_in_full(server, auditor, service_key, mirror, &mut fail);
+    }
+    let (size, root) = (mirror.tree.len(), mirror.tree.root());
     let public = PublicKey::from_hex(service_key).unwrap_or_else(|e| panic!("{e}"));
+    let client = Client::builder().timeout(Duration::from_secs(60)).build().unwrap_or_else(|e| panic!("{e}"));
     let head: Value = client
         .get(format!("{}/associations/{ASSOCIATION}/meetings/{MEETING}/log/head", server.base))
         .bearer_auth(auditor)
@@ -510,28 +572,26 @@ fn check(server: &Server, auditor: &str, service_key: &str, acks: &[Ack], cycle:
         .and_then(|r| r.json())
         .unwrap_or_else(|e| panic!("cycle {cycle}: the head: {e}"));
     let head = tree_head(&head);
+    // The service's latest signed head is the head of the log in its database, old entries and new.
     if head.verify(&public).is_err() || head.head.size != size || head.head.root != root {
-        fail(
-            counts,
-            format!("the latest signed head (size {}) is not the log's (size {size})", head.head.size),
-        );
+        fail(format!(
+            "the latest signed head (size {}) is not the stored log's (size {size})",
+            head.head.size
+        ));
     }
-    let mut receipted: HashSet<(String, u64)> = HashSet::new();
+    let mut receipted: HashSet<&(String, u64)> = HashSet::with_capacity(acks.len());
     for ack in acks {
-        receipted.insert(ack.id.clone());
+        receipted.insert(&ack.id);
         // The entry at the receipted index is the receipted ballot: nothing lost, nothing reused.
-        if leaves.get(ack.leaf_index as usize) != Some(&ack.leaf_hash) {
-            fail(
-                counts,
-                format!("the receipted ballot {:?} is not at index {} any more", ack.id, ack.leaf_index),
-            );
+        if mirror.tree.leaf_hash_at(ack.leaf_index) != Some(ack.leaf_hash) {
+            fail(format!("the receipted ballot {:?} is not at index {}", ack.id, ack.leaf_index));
         }
         if ack.cycle != cycle {
             continue;
         }
         // Acknowledged in this cycle: its receipt verifies, and the log now extends its head.
         if ack.head.verify(&public).is_err() {
-            fail(counts, format!("the head in the receipt of {:?} is not signed by the service", ack.id));
+            fail(format!("the head in the receipt of {:?} is not signed by the service", ack.id));
         }
         if verify_inclusion(
             &ack.leaf_hash,
@@ -542,41 +602,48 @@ fn check(server: &Server, auditor: &str, service_key: &str, acks: &[Ack], cycle:
         )
         .is_err()
         {
-            fail(counts, format!("the inclusion proof of {:?} does not verify", ack.id));
+            fail(format!("the inclusion proof of {:?} does not verify", ack.id));
         }
-        let consistent = tree.consistency_proof(ack.head.head.size, size).is_some_and(|proof| {
+        let consistent = mirror.tree.consistency_proof(ack.head.head.size, size).is_some_and(|proof| {
             verify_consistency(ack.head.head.size, size, &ack.head.head.root, &root, &proof).is_ok()
         });
         if !consistent {
-            fail(counts, format!("the log is not consistent with the head in the receipt of {:?}", ack.id));
+            fail(format!("the log is not consistent with the head in the receipt of {:?}", ack.id));
         }
     }
     // Exactly once: every acknowledged ballot is in the log once, and nothing else is.
-    for (id, n) in &ballots {
+    for (id, n) in &mirror.ballots {
         if *n > 1 {
             counts.duplicates += n - 1;
-            fail(counts, format!("ballot {id:?} is in the log {n} times"));
+            fail(format!("ballot {id:?} is in the log {n} times"));
         }
         if !receipted.contains(id) {
-            fail(counts, format!("ballot {id:?} is in the log but was never acknowledged"));
+            fail(format!("ballot {id:?} is in the log but was never acknowledged"));
         }
     }
-    for id in &receipted {
-        if !ballots.contains_key(id) {
-            fail(counts, format!("the acknowledged ballot {id:?} is not in the log"));
+    for id in receipted {
+        if !mirror.ballots.contains_key(id) {
+            fail(format!("the acknowledged ballot {id:?} is not in the log"));
         }
     }
+    if in_full {
+        counts.full_verifications += 1;
+    }
+    counts.failures.extend(failures);
 }
 
 #[test]
 fn ballots_with_a_receipt_survive_sigkill_and_retries_are_stored_exactly_once() {
     let cycles = setting("STEMBUS_CRASH_CYCLES", 100);
     let voters = setting("STEMBUS_CRASH_VOTERS", 8) as usize;
+    let full_every = setting("STEMBUS_CRASH_FULL_EVERY", 1).max(1);
     let seed = setting(
         "STEMBUS_CRASH_SEED",
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64),
     );
-    println!("crash test: {cycles} cycles, {voters} voters, STEMBUS_CRASH_SEED={seed}");
+    println!(
+        "crash test: {cycles} cycles, {voters} voters, the export verified every {full_every} cycles, STEMBUS_CRASH_SEED={seed}"
+    );
     let dir = std::env::temp_dir().join(format!("stembus-crash-{}-{seed}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let files = Files { dir };
@@ -590,6 +657,7 @@ fn ballots_with_a_receipt_survive_sigkill_and_retries_are_stored_exactly_once() 
     let mut acks: Vec<Ack> = Vec::new();
     let started = Clock::now();
     let mut server = Server::start(&files);
+    let mut mirror = Mirror::open(&files);
     for cycle in 1..=cycles {
         // Voters cast ballots at once until the server is killed, at a random moment.
         let stop = Arc::new(AtomicBool::new(false));
@@ -653,7 +721,8 @@ fn ballots_with_a_receipt_survive_sigkill_and_retries_are_stored_exactly_once() 
                     .push(format!("cycle {cycle}: the retry of {:?} was answered {status}: {v}", sent.id)),
             }
         }
-        check(&server, &auditor, &service_key, &acks, cycle, &mut counts);
+        let in_full = cycle % full_every == 0 || cycle == cycles;
+        check(&server, &auditor, &service_key, &mut mirror, &acks, cycle, in_full, &mut counts);
         counts.cycles = cycle;
         if !counts.failures.is_empty() {
             break;
@@ -666,7 +735,7 @@ fn ballots_with_a_receipt_survive_sigkill_and_retries_are_stored_exactly_once() 
     server.kill();
     let elapsed = started.elapsed();
     println!(
-        "crash test (seed {seed}): {} cycles, {} ballots sent, {} receipts during bursts, {} unanswered, retried: {} stored now + {} already recorded, duplicates {}, verification failures {}, {:.1} s",
+        "crash test (seed {seed}): {} cycles, {} ballots sent, {} receipts during bursts, {} unanswered, retried: {} stored now + {} already recorded, duplicates {}, verification failures {}, {} full export verifications, {:.1} s",
         counts.cycles,
         counts.sent,
         counts.receipts,
@@ -675,6 +744,7 @@ fn ballots_with_a_receipt_survive_sigkill_and_retries_are_stored_exactly_once() 
         counts.retried_already_recorded,
         counts.duplicates,
         counts.failures.len(),
+        counts.full_verifications,
         elapsed.as_secs_f64()
     );
     assert!(
