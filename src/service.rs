@@ -9,8 +9,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use diesel::Connection;
-
 use ed25519_dalek::SigningKey;
 
 use crate::core::{Association, AssociationId, Command, Instant, RuleViolation, RulesProfile, apply, handle};
@@ -20,6 +18,9 @@ use crate::ledger::signature::PublicKey;
 use crate::mail::notice::MailContext;
 use crate::store::log::{self, Logged};
 use crate::store::{DbConnection, Store, StoreError, associations, projection};
+
+mod retry;
+pub use retry::SignedBallot;
 
 /// Why a command was not carried out. Either way, nothing was stored.
 #[derive(Debug, thiserror::Error)]
@@ -223,7 +224,7 @@ impl Service {
         let mut conn = self.store.connection()?;
         let a = association.to_string();
         let mut applied = false;
-        let outcome = conn.transaction::<_, ServiceError, _>(|c| {
+        let outcome = crate::store::transaction::<_, ServiceError>(&mut conn, |c| {
             let head = log::lock_head(c, association)?;
             if head != cache.last_seq {
                 catch_up(c, association, &mut cache)?;

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::core::RuleViolation;
 use crate::service::ServiceError;
-use crate::store::StoreError;
+use crate::store::{StorageFault, StoreError};
 
 /// A problem (RFC 9457), with Stembus's extension members.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -120,6 +120,10 @@ impl From<RuleViolation> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if let Some(fault) = e.storage_fault() {
+            tracing::error!(error = %e, ?fault, "the database's storage failed; nothing was stored");
+            return storage_problem(fault);
+        }
         match e {
             StoreError::UnknownAssociation(a) => {
                 ApiError::not_found("association.unknown", format!("There is no association {a}."))
@@ -147,6 +151,25 @@ impl From<StoreError> for ApiError {
                 ApiError::internal()
             }
         }
+    }
+}
+
+/// The problem for a write the storage could not take. The transaction was rolled back:
+/// nothing of the request was stored and no receipt was given.
+pub fn storage_problem(fault: StorageFault) -> ApiError {
+    match fault {
+        StorageFault::Full => ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "storage.full",
+            "The service's storage is full",
+            "The service's disk is full: nothing of this request was recorded and no receipt was given. Send it again once the administrator has made room; a signed ballot may be sent again unchanged.",
+        ),
+        StorageFault::Io => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage.failed",
+            "The service could not write to its storage",
+            "The service's disk failed to store this request: nothing of it was recorded and no receipt was given. Send it again later; a signed ballot may be sent again unchanged.",
+        ),
     }
 }
 

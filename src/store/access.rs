@@ -21,7 +21,7 @@ pub fn grant_role(
     now: Instant,
 ) -> Result<(), StoreError> {
     let (a, p) = (association.to_string(), person.to_string());
-    conn.transaction(|c| {
+    super::transaction(conn, |c| {
         diesel::delete(
             role_grants::table
                 .filter(role_grants::association_id.eq(&a))
@@ -99,7 +99,7 @@ pub fn use_sign_in_code(
     code_hash: &str,
     now: Instant,
 ) -> Result<Option<(AssociationId, PersonId)>, StoreError> {
-    conn.transaction(|c| {
+    super::transaction(conn, |c| {
         let used = diesel::update(
             sign_in_codes::table
                 .filter(sign_in_codes::code_hash.eq(code_hash))

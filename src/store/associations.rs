@@ -24,7 +24,7 @@ pub fn create(
     profile_toml: &str,
     now: Instant,
 ) -> Result<(), StoreError> {
-    conn.transaction(|c| {
+    super::transaction(conn, |c| {
         // Insert first: the write takes the lock at once, and a second insert of the same id
         // is refused by the primary key.
         let inserted = diesel::insert_into(associations::table)

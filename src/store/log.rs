@@ -265,3 +265,24 @@ fn head_of_row(
         signature,
     })
 }
+
+/// The events of `kind` in a stream whose stored body holds `needle` (a signature's hex), in
+/// log order: the candidates for a statement the log may already hold, which the caller
+/// decodes and compares exactly. Hex digits need no escaping in a `LIKE` pattern.
+pub fn find_in_stream(
+    conn: &mut DbConnection,
+    association: AssociationId,
+    stream: &str,
+    kind: &str,
+    needle: &str,
+) -> Result<Vec<Logged>, StoreError> {
+    let rows: Vec<EventRow> = events::table
+        .filter(events::association_id.eq(association.to_string()))
+        .filter(events::stream.eq(stream))
+        .filter(events::kind.eq(kind))
+        .filter(events::body.like(format!("%{needle}%")))
+        .order(events::seq.asc())
+        .select(EventRow::as_select())
+        .load(conn)?;
+    decode(rows)
+}

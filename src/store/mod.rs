@@ -14,6 +14,8 @@ pub mod projection;
 pub mod rows;
 pub mod schema;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -62,6 +64,80 @@ pub enum StoreError {
     AssociationExists(crate::core::AssociationId),
 }
 
+/// A failure of the storage under the database, as opposed to a refused query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageFault {
+    /// No space left: SQLite's SQLITE_FULL, PostgreSQL's `disk_full` (SQLSTATE 53100).
+    Full,
+    /// The disk failed a read or write: SQLite's SQLITE_IOERR, an I/O error on PostgreSQL.
+    Io,
+}
+
+impl StorageFault {
+    /// The fault a database error reports, from its message and hint: diesel passes neither
+    /// SQLite's result code nor PostgreSQL's SQLSTATE on, so the texts both databases give
+    /// these errors are matched (PostgreSQL's with `lc_messages` in English, its default).
+    pub fn of_database_error(message: &str, hint: Option<&str>) -> Option<Self> {
+        let m = message.to_ascii_lowercase();
+        let h = hint.unwrap_or_default().to_ascii_lowercase();
+        if m.contains("database or disk is full")
+            || m.contains("no space left on device")
+            || h.contains("check free disk space")
+        {
+            Some(StorageFault::Full)
+        } else if m.contains("disk i/o error") || m.contains("input/output error") {
+            Some(StorageFault::Io)
+        } else {
+            None
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether the storage under the database failed (a full disk, an I/O error).
+    pub fn storage_fault(&self) -> Option<StorageFault> {
+        match self {
+            StoreError::Query(e) => fault_of(e),
+            _ => None,
+        }
+    }
+}
+
+fn fault_of(e: &diesel::result::Error) -> Option<StorageFault> {
+    use diesel::result::Error as E;
+    match e {
+        E::DatabaseError(_, info) => StorageFault::of_database_error(info.message(), info.hint()),
+        E::RollbackErrorOnCommit { commit_error, .. } => fault_of(commit_error),
+        _ => None,
+    }
+}
+
+/// Runs `f` in a transaction: committed when it returns `Ok`, rolled back when it fails, and
+/// then its own error is returned. (SQLite rolls a transaction back by itself on some errors,
+/// a full disk among them; the rollback that follows then fails, and diesel would report
+/// that failure instead of the error that caused it.) A failed commit is returned as it is.
+pub fn transaction<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::Connection;
+    let mut failure: Option<E> = None;
+    let outcome = conn.transaction::<T, diesel::result::Error, _>(|c| {
+        f(c).map_err(|e| {
+            failure = Some(e);
+            diesel::result::Error::RollbackTransaction
+        })
+    });
+    match (outcome, failure) {
+        (Ok(value), _) => Ok(value),
+        (Err(_), Some(e)) => Err(e),
+        (Err(e), None) => Err(e.into()),
+    }
+}
+
 pub type Conn = PooledConnection<ConnectionManager<DbConnection>>;
 
 /// A pool of connections to one database.
@@ -69,7 +145,13 @@ pub type Conn = PooledConnection<ConnectionManager<DbConnection>>;
 pub struct Store {
     pool: Pool<ConnectionManager<DbConnection>>,
     backend: Backend,
+    /// The cap on a SQLite database's size in pages set by [`Store::cap_sqlite_size`]:
+    /// `NO_CAP` when it was never set, else the `max_page_count` every connection gets.
+    page_cap: Arc<AtomicI64>,
 }
+
+/// [`Store::page_cap`] before any cap was set: connections are left as they are.
+const NO_CAP: i64 = -1;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -114,7 +196,7 @@ impl Store {
             .connection_customizer(Box::new(SqlitePragmas))
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, page_cap: Arc::new(AtomicI64::new(NO_CAP)) })
     }
 
     pub fn backend(&self) -> Backend {
@@ -122,7 +204,40 @@ impl Store {
     }
 
     pub fn connection(&self) -> Result<Conn, StoreError> {
-        self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))
+        let mut conn = self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let cap = self.page_cap.load(Ordering::SeqCst);
+        if cap != NO_CAP
+            && let DbConnection::Sqlite(c) = &mut *conn
+        {
+            c.batch_execute(&format!("PRAGMA max_page_count = {cap};"))?;
+        }
+        Ok(conn)
+    }
+
+    /// Simulates a full disk on SQLite: caps the database at the pages it holds now plus
+    /// `extra_pages` (SQLite's `max_page_count`), so that a write needing more fails with
+    /// SQLITE_FULL ("database or disk is full") exactly as on a full disk; `None` lifts the cap.
+    /// For the tests of storage errors (docs/reliability.md); nothing in the service calls it.
+    /// On PostgreSQL it does nothing.
+    pub fn cap_sqlite_size(&self, extra_pages: Option<u64>) -> Result<(), StoreError> {
+        #[derive(diesel::QueryableByName)]
+        struct Pages {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            page_count: i64,
+        }
+        let mut conn = self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let DbConnection::Sqlite(c) = &mut *conn else { return Ok(()) };
+        use diesel::RunQueryDsl;
+        let cap = match extra_pages {
+            // SQLite's own largest number of pages: no cap.
+            None => i64::from(u32::MAX - 1),
+            Some(extra) => {
+                let pages: Pages = diesel::sql_query("PRAGMA page_count").get_result(c)?;
+                pages.page_count.saturating_add(i64::try_from(extra).unwrap_or(i64::MAX))
+            }
+        };
+        self.page_cap.store(cap, Ordering::SeqCst);
+        Ok(())
     }
 
     /// Runs the migrations of this backend that have not run yet.

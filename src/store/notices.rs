@@ -257,7 +257,7 @@ pub fn claim_due(
     }
     // The claims in one transaction that begins with a write, so SQLite takes its write lock
     // at once (waiting for a busy writer) rather than failing to upgrade a read.
-    let claimed: Vec<String> = conn.transaction(|c| {
+    let claimed: Vec<String> = super::transaction(conn, |c| {
         let mut claimed = Vec::with_capacity(due.len());
         for id in due {
             // Only while it is still pending and due: a worker that claimed it first has moved
@@ -299,7 +299,7 @@ pub fn record_attempt(
     attempt: &Attempt,
     after: After,
 ) -> Result<(), StoreError> {
-    conn.transaction(|c| {
+    super::transaction(conn, |c| {
         let number = i32::try_from(attempt.attempt).unwrap_or(i32::MAX);
         diesel::insert_into(notice_attempts::table)
             .values(AttemptRow {

@@ -26,7 +26,7 @@ fn keys_of(person: PersonId) -> String {
     format!("/associations/coop/persons/{person}/keys")
 }
 
-fn ballots(meeting: &str, item: &str) -> String {
+pub(crate) fn ballots(meeting: &str, item: &str) -> String {
     format!("/associations/coop/meetings/{meeting}/agenda-items/{item}/ballots")
 }
 
@@ -85,7 +85,7 @@ fn association(app: &TestApp) {
 
 /// The association, with `alv` open and every member present, and an electronic poll `pa` open
 /// on item `a`; returns the chair's token.
-fn poll_open(app: &TestApp) -> String {
+pub(crate) fn poll_open(app: &TestApp) -> String {
     association(app);
     app.at("2026-06-10T18:50:00+02:00");
     for i in 1..=3 {
@@ -245,18 +245,49 @@ api_test!(a_ballot_signed_for_another_poll_or_meeting_or_choice_is_refused_r8, |
     app.ok(Method::POST, &ballots("alv", "a"), &p1, Some(on_a), StatusCode::CREATED);
 });
 
-api_test!(a_replayed_ballot_is_refused_r8, |app| {
+/// The size of the meeting `alv`'s log as last signed.
+pub(crate) fn alv_log_size(app: &TestApp, token: &str) -> u64 {
+    let (status, head) = app.get("/associations/coop/meetings/alv/log/head", token);
+    assert_eq!(status, StatusCode::OK, "{head}");
+    head["size"].as_u64().unwrap_or_else(|| panic!("no size in {head}"))
+}
+
+/// The number of ballots in poll `pa` so far.
+fn ballots_in_pa(app: &TestApp, token: &str) -> u64 {
+    let (_, poll) = app.get(&format!("{}/pa", polls("alv")), token);
+    poll["ballots"].as_u64().unwrap_or_else(|| panic!("no ballots in {poll}"))
+}
+
+api_test!(an_identical_retry_gets_the_recorded_ballot_and_a_used_sequence_number_stays_refused_r8, |app| {
     poll_open(&app);
     let p1 = app.sign_in(&email(1));
     let key = app.enrol(&p1, rep(1));
     let first = app.signed_ballot(&key, "alv", "a", &member(1).to_string(), "against");
-    app.ok(Method::POST, &ballots("alv", "a"), &p1, Some(first.clone()), StatusCode::CREATED);
+    let recorded = app.ok(Method::POST, &ballots("alv", "a"), &p1, Some(first.clone()), StatusCode::CREATED);
+    assert_eq!(recorded["already_recorded"], false, "{recorded}");
+    let size = alv_log_size(&app, &p1);
 
-    // The same signed ballot sent again is a replay, not a second ballot.
-    let again = app.post(&ballots("alv", "a"), &p1, first.clone());
-    assert_problem(&again, StatusCode::UNPROCESSABLE_ENTITY, "signature.replayed", R8);
-    // A new ballot signed with a sequence number not above the last one is refused too.
+    // The same signed ballot sent again, later (a client retrying after an answer that never
+    // came), is answered with the ballot as recorded the first time; nothing is stored again.
+    app.at("2026-06-10T19:20:00+02:00");
+    let again = app.ok(Method::POST, &ballots("alv", "a"), &p1, Some(first.clone()), StatusCode::OK);
+    assert_eq!(again["already_recorded"], true, "{again}");
+    for field in ["seq", "stream_index", "cast_at", "poll", "member", "person", "choice", "via"] {
+        assert_eq!(again[field], recorded[field], "{field}: {again} / {recorded}");
+    }
+    assert_eq!(again["log_receipt"]["leaf_index"], recorded["log_receipt"]["leaf_index"]);
+    assert_eq!(again["log_receipt"]["leaf_hash"], recorded["log_receipt"]["leaf_hash"]);
+    app.verify_receipt(&again["log_receipt"]);
+    assert_eq!(alv_log_size(&app, &p1), size, "the retry added nothing to the log");
+    assert_eq!(ballots_in_pa(&app, &p1), 1);
+
+    // A different ballot with a used sequence number is a replay: another choice under the
+    // same signature, or a new signature over another choice with the same or an older number.
     let last = first["signature"]["sequence"].as_u64().unwrap_or_default();
+    let mut tampered = first.clone();
+    tampered["choice"] = json!("for");
+    let refused = app.post(&ballots("alv", "a"), &p1, tampered);
+    assert_problem(&refused, StatusCode::UNPROCESSABLE_ENTITY, "signature.replayed", R8);
     let command = Command::CastBallot {
         meeting: MeetingId::named("alv"),
         item: AgendaItemId::named("a"),
@@ -270,16 +301,61 @@ api_test!(a_replayed_ballot_is_refused_r8, |app| {
         let refused = app.post(&ballots("alv", "a"), &p1, stale);
         assert_problem(&refused, StatusCode::UNPROCESSABLE_ENTITY, "signature.replayed", R8);
     }
+    // Another member's representative cannot pass the ballot off as a retry of their own.
+    let p2 = app.sign_in(&email(2));
+    let borrowed = app.post(&ballots("alv", "a"), &p2, first.clone());
+    assert!(borrowed.0.is_client_error(), "{borrowed:?}");
     let (_, keys) = app.get(&keys_of(rep(1)), &p1);
     assert_eq!(keys[0]["last_sequence"], last);
 
     // A fresh sequence number replaces the ballot, and skipping numbers is allowed.
     let later = ballot_body(1, "for", app.signature_at(&command, &key, last + 10));
     app.ok(Method::POST, &ballots("alv", "a"), &p1, Some(later), StatusCode::CREATED);
+    // The first ballot retried now is still answered with its record: it is in the log, though
+    // the later ballot is the one that counts.
+    let replaced = app.ok(Method::POST, &ballots("alv", "a"), &p1, Some(first), StatusCode::OK);
+    assert_eq!(
+        (replaced["seq"].clone(), replaced["choice"].clone()),
+        (recorded["seq"].clone(), json!("against"))
+    );
     let chair = app.sign_in(CHAIR);
     let closed = app.ok(Method::POST, &format!("{}/pa/closing", polls("alv")), &chair, None, StatusCode::OK);
     assert_eq!(closed["result"]["counts"]["for"], 1);
     assert_eq!(closed["result"]["counts"]["against"], 0);
+});
+
+api_test!(identical_ballots_sent_at_once_are_stored_once_r8, |app| {
+    poll_open(&app);
+    let p1 = app.sign_in(&email(1));
+    let key = app.enrol(&p1, rep(1));
+    let body = app.signed_ballot(&key, "alv", "a", &member(1).to_string(), "for");
+    let size = alv_log_size(&app, &p1);
+    // The client sends its ballot, times out and sends it again while the first is still being
+    // stored: every copy is answered with the one ballot the log holds.
+    const COPIES: usize = 6;
+    let barrier = std::sync::Barrier::new(COPIES);
+    let answers: Vec<(StatusCode, Value)> = std::thread::scope(|scope| {
+        let sends: Vec<_> = (0..COPIES)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    app.post(&ballots("alv", "a"), &p1, body.clone())
+                })
+            })
+            .collect();
+        sends.into_iter().map(|s| s.join().unwrap_or_else(|_| panic!("a sender panicked"))).collect()
+    });
+    let created = answers.iter().filter(|(status, _)| *status == StatusCode::CREATED).count();
+    let retried = answers
+        .iter()
+        .filter(|(status, a)| *status == StatusCode::OK && a["already_recorded"] == true)
+        .count();
+    assert_eq!((created, retried), (1, COPIES - 1), "{answers:?}");
+    let seqs: std::collections::BTreeSet<String> =
+        answers.iter().map(|(_, a)| a["seq"].to_string()).collect();
+    assert_eq!(seqs.len(), 1, "{answers:?}");
+    assert_eq!(alv_log_size(&app, &p1), size + 1);
+    assert_eq!(ballots_in_pa(&app, &p1), 1);
 });
 
 // ---- Enrolment, rotation and revocation ----------------------------------------------------------

@@ -10,4 +10,5 @@ mod keys;
 mod meetings;
 mod polls;
 mod records;
+mod storage_errors;
 mod whole_meetings;

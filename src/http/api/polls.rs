@@ -26,6 +26,7 @@ use crate::core::{
 use crate::http::AppState;
 use crate::http::auth::{Caller, Role};
 use crate::http::problem::{ApiError, Problem};
+use crate::service::SignedBallot;
 use crate::store::log::Logged;
 use crate::store::projection::code;
 
@@ -638,6 +639,10 @@ pub struct BallotReceipt {
     /// Proof that the ballot is in the meeting's log, against the head the service signed
     /// after storing it. Keep it: it shows later that the ballot was counted.
     pub log_receipt: Option<super::records::LogReceiptView>,
+    /// True when this request is an identical retry of a signed ballot the log already held:
+    /// the answer (200, not 201) is that ballot as recorded the first time, and nothing was
+    /// stored again. The proof is against the latest signed head.
+    pub already_recorded: bool,
 }
 
 /// The ballot a command logged, and its entry in the log.
@@ -663,6 +668,7 @@ fn receipt(logged: &[Logged]) -> Option<(BallotReceipt, &Logged)> {
                     seq: l.seq,
                     stream_index: l.stream_index,
                     log_receipt: None,
+                    already_recorded: false,
                 },
                 l,
             ))
@@ -674,7 +680,10 @@ fn receipt(logged: &[Logged]) -> Option<(BallotReceipt, &Logged)> {
 /// Casts the caller's ballot for a member on an agenda item's motion: an advance ballot
 /// while the meeting is convened (Art. 8.13), a ballot in the open electronic poll while it
 /// is in session. A later ballot of the member replaces its earlier one.
-#[utoipa::path(tag = "polls", request_body = CastBallot, responses((status = 201, body = BallotReceipt), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+///
+/// Sending the same signed ballot again (a retry after an answer that never came) is answered
+/// with 200 and the ballot as it was recorded, `already_recorded: true`; it is stored once.
+#[utoipa::path(tag = "polls", request_body = CastBallot, responses((status = 201, body = BallotReceipt), (status = 200, description = "An identical retry of a ballot already recorded", body = BallotReceipt), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 507, description = "The disk is full: nothing recorded (storage.full)", body = Problem)))]
 #[post("/associations/{association}/meetings/{meeting}/agenda-items/{item}/ballots")]
 async fn cast_ballot(
     state: web::Data<AppState>,
@@ -686,16 +695,32 @@ async fn cast_ballot(
     caller.may_write(a)?;
     must_exist(&state, a, meeting, None).await?;
     let CastBallot { member, choice, signature } = body.into_inner();
-    let logged = state
+    let outcome = state
         .execute(
             a,
             Command::CastBallot { meeting, item, member, person: caller.person, choice, signed: signature },
         )
-        .await?;
+        .await;
+    let (logged, status) = match outcome {
+        Ok(logged) => (logged, StatusCode::CREATED),
+        // Refused by the statutes: an identical retry of a stored ballot is answered with it.
+        Err(refusal) => match (refusal.problem.rule.is_some(), signature) {
+            (true, Some(signed)) => {
+                let ballot = SignedBallot { meeting, item, member, person: caller.person, choice, signed };
+                let service = std::sync::Arc::clone(&state.service);
+                match web::block(move || service.recorded_ballot(a, &ballot)).await?? {
+                    Some(original) => (vec![original], StatusCode::OK),
+                    None => return Err(refusal),
+                }
+            }
+            _ => return Err(refusal),
+        },
+    };
     let (mut receipt, cast) = receipt(&logged).ok_or_else(|| {
         tracing::error!("an accepted ballot caused no BallotCast event");
         ApiError::internal()
     })?;
+    receipt.already_recorded = status == StatusCode::OK;
     receipt.log_receipt = Some(super::log_receipt(&state, a, cast).await?);
-    Ok(HttpResponse::Created().json(receipt))
+    Ok(HttpResponse::build(status).json(receipt))
 }
