@@ -1085,12 +1085,63 @@ mod tests {
         }
     }
 
+    fn meeting_on(kind: DecisionKind, day: &str) -> (Association, MeetingId) {
+        let t = |text: &str| -> crate::core::Instant { text.parse().unwrap_or_else(|e| panic!("{e}")) };
+        let mut s = Association::new(crate::core::RulesProfile::dimpact_2023());
+        let m = MeetingId::named("alv");
+        let proposal = (kind != DecisionKind::Ordinary).then(|| "the proposal".to_owned());
+        let command = Command::CreateMeeting {
+            meeting: m,
+            title: "ALV".into(),
+            starts_at: t(&format!("{day}T19:30:00+02:00")),
+            place: "Zwolle".into(),
+            agenda: vec![AgendaItemSpec {
+                item: AgendaItemId::named("1"),
+                title: "Motion".into(),
+                motion: Some(MotionSpec {
+                    text: "Text".into(),
+                    kind,
+                    proposal,
+                    board_proposal_approved: true,
+                }),
+                carried_from: None,
+                concerns_member: None,
+                annual_accounts: false,
+            }],
+            follow_up_of: None,
+            request: None,
+        };
+        crate::core::execute(&mut s, command, t("2026-04-01T09:00:00+02:00"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        (s, m)
+    }
+
     #[test]
     fn the_convocation_deadline_counts_neither_day_art_8_3() {
-        // A meeting on 20 May: ten clear days before it, the convocation goes out on 9 May at
-        // the latest (10 to 19 May are the ten days).
-        let meeting = day_of("2026-05-20T19:00:00+02:00".parse().unwrap_or_else(|e| panic!("{e}")));
-        let last = add_days(meeting, -(10 + 1));
-        assert_eq!(last.to_string(), "2026-05-09");
+        // A meeting on 20 May: the ten days are 10 to 19 May, so the convocation goes out on
+        // 9 May at the latest.
+        let (s, m) = meeting_on(DecisionKind::Ordinary, "2026-05-20");
+        let t = |text: &str| -> crate::core::Instant { text.parse().unwrap_or_else(|e| panic!("{e}")) };
+        let meeting = s.meetings.get(&m).unwrap_or_else(|| panic!("no meeting"));
+        let on_the_day = deadline(&s, meeting, t("2026-05-09T23:00:00+02:00"));
+        assert_eq!(
+            (on_the_day.last_day.as_str(), on_the_day.days, on_the_day.special),
+            ("2026-05-09", 10, false)
+        );
+        assert!(on_the_day.in_time);
+        assert_eq!(on_the_day.article, "8.3");
+        let a_day_late = deadline(&s, meeting, t("2026-05-10T00:30:00+02:00"));
+        assert!(!a_day_late.in_time, "{a_day_late:?}");
+    }
+
+    #[test]
+    fn a_statute_amendment_needs_fourteen_days_art_20_3() {
+        let (s, m) = meeting_on(DecisionKind::StatuteAmendment, "2026-05-20");
+        let meeting = s.meetings.get(&m).unwrap_or_else(|| panic!("no meeting"));
+        let d = deadline(&s, meeting, "2026-05-01T09:00:00+02:00".parse().unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(
+            (d.last_day.as_str(), d.days, d.special, d.article.as_str()),
+            ("2026-05-05", 14, true, "20.3")
+        );
     }
 }
