@@ -43,11 +43,13 @@
 //! no information by colour alone, buttons and links reachable by keyboard. No inline script
 //! or style: the content security policy forbids them; scripts read `data-` attributes.
 
+pub mod auditor;
 pub mod chair;
 pub mod i18n;
 pub mod render;
 pub mod secretariat;
 pub mod session;
+pub mod voter;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -73,6 +75,12 @@ pub const TEMPLATES: &[(&str, &str)] = templates![
     "sign_in.html",
     "sign_in_code.html",
     "home.html",
+    "voter/home.html",
+    "voter/keys.html",
+    "voter/meeting.html",
+    "voter/receipts.html",
+    "auditor/home.html",
+    "auditor/meeting.html",
     "chair/meeting.html",
     "chair/live.html",
     "chair/result.html",
@@ -88,6 +96,9 @@ pub const TEMPLATES: &[(&str, &str)] = templates![
 /// The static files, compiled in: (name, content type, body).
 pub const STATIC: &[(&str, &str, &str)] = &[
     ("stembus.css", "text/css; charset=utf-8", include_str!("../../static/stembus.css")),
+    ("encoding.js", "text/javascript; charset=utf-8", include_str!("../../static/encoding.js")),
+    ("sign.js", "text/javascript; charset=utf-8", include_str!("../../static/sign.js")),
+    ("voter.js", "text/javascript; charset=utf-8", include_str!("../../static/voter.js")),
     ("live.js", "text/javascript; charset=utf-8", include_str!("../../static/live.js")),
     ("chair.js", "text/javascript; charset=utf-8", include_str!("../../static/chair.js")),
 ];
@@ -98,8 +109,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("")
             .app_data(web::FormConfig::default().limit(64 * 1024).error_handler(|e, req| {
                 let page = Page { lang: session::lang_of(req), path: req.path().to_owned(), signed_in: None };
-                page.error(ApiError::bad_request("request.invalid_form", format!("The form is not complete: {e}")))
-                    .into()
+                page.error(ApiError::bad_request(
+                    "request.invalid_form",
+                    format!("The form is not complete: {e}"),
+                ))
+                .into()
             }))
             .wrap(actix_web::middleware::from_fn(remember_lang))
             .route("/static/{file}", web::get().to(static_file))
@@ -107,6 +121,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sign-in", web::post().to(session::request_code))
             .route("/sign-in/code", web::post().to(session::enter_code))
             .route("/sign-out", web::post().to(session::sign_out))
+            .configure(voter::configure)
+            .configure(auditor::configure)
             .configure(chair::configure)
             .configure(secretariat::configure)
             .default_service(web::to(not_found)),
@@ -147,6 +163,15 @@ async fn not_found(req: HttpRequest, page: Page) -> Result<HttpResponse, PageErr
         return Ok(HttpResponse::NotFound().finish());
     }
     Err(page.error(ApiError::not_found("page.unknown", format!("There is no page {}.", req.path()))))
+}
+
+/// The code of an enum as its serde name (`for`, `convened`, `gemeente`), for templates and the
+/// catalogue's keys.
+pub fn code<T: serde::Serialize>(x: &T) -> String {
+    match serde_json::to_value(x) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
 }
 
 /// A moment for a page, in Amsterdam's time.
