@@ -283,6 +283,9 @@ struct BallotForm {
     /// The member's effective ballot now: `for`, `against`, `abstain`.
     cast: Option<String>,
     cast_via: Option<String>,
+    /// This member's ballot can be cast now: a proxy is exercised in the meeting, not in
+    /// advance (the core refuses an advance ballot by a proxy holder).
+    open: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -372,6 +375,7 @@ fn meeting_view(s: &Association, m: &Meeting, person: PersonId, now: Instant) ->
                             None => m.advance_ballots.get(&item.id).and_then(|b| b.get(member)),
                         };
                         BallotForm {
+                            open: open && !(voting == "advance" && *via == "proxy"),
                             member: member.to_string(),
                             member_name: member_name(s, *member),
                             via: (*via).to_owned(),

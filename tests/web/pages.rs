@@ -338,7 +338,13 @@ fn the_meeting_page_shows_the_agenda_and_ballot_forms_and_the_ballots_cast() {
         page.attribute_after(&format!("id=\"ballot-{accounts}-{m1}\""), "data-member"),
         Some(m1.to_string())
     );
-    page.lacks(" disabled>");
+    // The member's own form is open; the proxy's waits for the meeting (R4: only the member's
+    // own representative votes in advance).
+    let own = page.body.split(&format!("id=\"ballot-{accounts}-{m1}\"")).nth(1).unwrap_or_default();
+    assert!(own.split("</form>").next().is_some_and(|f| !f.contains(" disabled>")), "{}", page.body);
+    let proxy = page.body.split(&format!("id=\"ballot-{accounts}-{m3}\"")).nth(1).unwrap_or_default();
+    let proxy = proxy.split("</form>").next().unwrap_or_default();
+    assert!(proxy.contains(" disabled>") && proxy.contains("niet vooraf"), "{proxy}");
 
     // A ballot signed (here by the test's key) and cast shows on the page.
     let token = app.sign_in(&rep(1));
