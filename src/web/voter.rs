@@ -16,8 +16,8 @@ use super::render::{PageError, value};
 use super::session::{Page, SignedIn, is_voter};
 use super::{code, i18n, when};
 use crate::core::{
-    AgendaItemId, Association, AssociationId, Instant, Instruction, Meeting, MeetingId, MemberId, PersonId,
-    Phase, PollMethod, ProxyHolder, Via,
+    AgendaItemId, Association, AssociationId, Command, Instant, Instruction, Meeting, MeetingId, MemberId,
+    Mode, PersonId, Phase, PollMethod, ProxyHolder, Via,
 };
 use crate::http::AppState;
 use crate::http::problem::ApiError;
@@ -26,7 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/{association}/voter", web::get().to(overview))
         .route("/{association}/voter/keys", web::get().to(keys))
         .route("/{association}/voter/receipts", web::get().to(receipts))
-        .route("/{association}/voter/meetings/{meeting}", web::get().to(meeting));
+        .route("/{association}/voter/meetings/{meeting}", web::get().to(meeting))
+        .route("/{association}/voter/meetings/{meeting}/attendance", web::post().to(attendance));
 }
 
 /// A signed-in voter of the association, or the page that refuses.
@@ -307,6 +308,19 @@ struct ItemView {
 }
 
 #[derive(Debug, Serialize)]
+struct AttendanceLine {
+    member: String,
+    member_name: String,
+    via: String,
+    /// Present now: since when, how (`in_person`, `electronic`), and who attends for it.
+    since: Option<String>,
+    mode: Option<String>,
+    person_name: Option<String>,
+    /// The person attends for the member now and may check it out.
+    by_me: bool,
+}
+
+#[derive(Debug, Serialize)]
 struct MeetingView {
     id: String,
     title: String,
@@ -320,6 +334,10 @@ struct MeetingView {
     electronic_participation: Option<String>,
     items: Vec<ItemView>,
     proxies: Vec<ProxyView>,
+    /// In session: the members the person acts for, and whether each is present.
+    attendance: Vec<AttendanceLine>,
+    /// The person may check in electronically (in session, and the convocation offered it).
+    electronic_check_in: bool,
 }
 
 /// The members the person may vote for in the meeting: represented ones, and the grantors of
@@ -410,7 +428,36 @@ fn meeting_view(s: &Association, m: &Meeting, person: PersonId, now: Instant) ->
             }
         })
         .collect();
+    let mut seen = Vec::new();
+    let attendance = if m.phase == Phase::Open {
+        members
+            .iter()
+            .filter(|(member, _, _)| {
+                let first = !seen.contains(member);
+                seen.push(*member);
+                first
+            })
+            .map(|(member, via, _)| {
+                let now_in = m.current_attendance(*member);
+                AttendanceLine {
+                    member: member.to_string(),
+                    member_name: member_name(s, *member),
+                    via: (*via).to_owned(),
+                    since: now_in.map(|a| when(a.arrived)),
+                    mode: now_in.map(|a| code(&a.mode)),
+                    person_name: now_in.map(|a| s.register.person_name(a.person)),
+                    by_me: now_in.is_some_and(|a| a.person == person),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let electronic_check_in = m.phase == Phase::Open
+        && m.convocation.as_ref().is_some_and(|c| c.electronic_participation.is_some());
     MeetingView {
+        attendance,
+        electronic_check_in,
         id: m.id.to_string(),
         title: m.title.clone(),
         starts_at: when(m.starts_at),
@@ -471,4 +518,61 @@ pub fn script_texts(lang: i18n::Lang) -> String {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     serde_json::to_string(&texts).unwrap_or_else(|_| "{}".to_owned())
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct AttendanceForm {
+    #[serde(default)]
+    csrf: String,
+    member: MemberId,
+    /// `in` (check in electronically) or `out` (leave).
+    action: String,
+}
+
+/// `POST /{association}/voter/meetings/{meeting}/attendance`: the voter checks a member it acts
+/// for in electronically (when the convocation offered it, Art. 8.11 in the rules profile), or
+/// out; then back to the meeting's page.
+async fn attendance(
+    state: web::Data<AppState>,
+    page: Page,
+    path: web::Path<(AssociationId, MeetingId)>,
+    form: web::Form<AttendanceForm>,
+) -> Result<HttpResponse, PageError> {
+    let (a, m) = path.into_inner();
+    let me = page.within(a)?;
+    me.check_csrf(&page, &form.csrf)?;
+    me.caller.may_write(a).map_err(|e| page.error(e))?;
+    let person = me.caller.person;
+    let member = form.member;
+    // Like the API: a person acts for a member it represents, whose proxy it holds, or for
+    // which it attends now.
+    let acts_for = state
+        .read(a, move |s| {
+            s.meetings.get(&m).is_some_and(|x| {
+                voting_for(s, x, person).iter().any(|(v, _, _)| *v == member)
+                    || x.current_attendance(member).is_some_and(|at| at.person == person)
+            })
+        })
+        .await
+        .map_err(|e| page.error(e))?;
+    if !acts_for {
+        return Err(page.error(ApiError::forbidden(
+            "access.not_representative",
+            "You neither represent this member nor hold its proxy in this meeting.",
+        )));
+    }
+    let command = match form.action.as_str() {
+        "in" => Command::CheckIn { meeting: m, member, person, mode: Mode::Electronic },
+        "out" => Command::CheckOut { meeting: m, member },
+        _ => {
+            return Err(page.error(ApiError::bad_request(
+                "request.invalid_form",
+                "The form asks neither to check in nor to check out.",
+            )));
+        }
+    };
+    state.execute(a, command).await.map_err(|e| page.error(e))?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, format!("/{a}/voter/meetings/{m}#attendance")))
+        .finish())
 }

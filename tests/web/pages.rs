@@ -91,7 +91,7 @@ fn convened(app: &TestApp) -> String {
         Method::POST,
         "/associations/coop/meetings/alv/convocation",
         &sec,
-        Some(json!({"advance_voting": true})),
+        Some(json!({"advance_voting": true, "electronic_participation": "Via de videoverbinding."})),
         StatusCode::OK,
     );
     app.ok(
@@ -405,4 +405,66 @@ fn the_auditor_reads_the_verification_of_a_fresh_export() {
     let unknown = auditor.get(&format!("{}/meetings/{}", audit_path(), MeetingId::named("nope")));
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     unknown.shows("meeting.unknown");
+}
+
+#[test]
+fn in_session_the_voter_checks_in_electronically_and_the_open_poll_takes_ballots() {
+    let app = TestApp::spawn(Backend::Sqlite);
+    convened(&app);
+    app.at("2026-03-20T19:00:00+01:00");
+    let chair = app.sign_in(RVC);
+    app.ok(Method::POST, "/associations/coop/meetings/alv/opening", &chair, None, StatusCode::OK);
+    let accounts = AgendaItemId::named("accounts");
+    let m1 = MemberId::named("m1");
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&rep(1));
+    let page = browser.get(&meeting_path());
+    page.shows("id=\"attendance\"")
+        .shows("Meld Gemeente M1 elektronisch aan")
+        .shows("Meld Gemeente M3 elektronisch aan");
+    page.shows("De vergadering is geopend").shows(" disabled>");
+    let csrf = page.csrf().unwrap_or_default();
+    let action = format!("{}/attendance", meeting_path());
+    let m1_text = m1.to_string();
+
+    let forged = browser.post_form(&action, &[("csrf", "forged"), ("member", &m1_text), ("action", "in")]);
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let mut other = Browser::new(&app);
+    other.sign_in(&rep(2));
+    let other_csrf = other.get(&meeting_path()).csrf().unwrap_or_default();
+    let not_theirs =
+        other.post_form(&action, &[("csrf", &other_csrf), ("member", &m1_text), ("action", "in")]);
+    assert_eq!(not_theirs.status, StatusCode::FORBIDDEN);
+    not_theirs.shows("access.not_representative");
+    assert!(
+        app.state(move |s| s.meetings.values().all(|m| m.current_attendance(m1).is_none())),
+        "nobody checked in"
+    );
+
+    let checked_in = browser.post_form(&action, &[("csrf", &csrf), ("member", &m1_text), ("action", "in")]);
+    assert_eq!(checked_in.status, StatusCode::SEE_OTHER, "{}", checked_in.body);
+    let page = browser.get(&meeting_path());
+    page.shows("aanwezig sinds 2026-03-20 19:00 CET, elektronisch, door Wethouder M1")
+        .shows("Meld Gemeente M1 af");
+    let again = browser.post_form(&action, &[("csrf", &csrf), ("member", &m1_text), ("action", "in")]);
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "a second check-in is refused by the rules");
+    again.shows("Regel R5").shows("role=\"alert\"");
+
+    // The chair opens an electronic poll: the member's form takes ballots for that poll.
+    let poll = stembus::core::PollId::named("accounts-1");
+    app.ok(
+        Method::POST,
+        "/associations/coop/meetings/alv/polls",
+        &chair,
+        Some(json!({"id": "accounts-1", "item": "accounts", "method": "electronic"})),
+        StatusCode::CREATED,
+    );
+    let page = browser.get(&meeting_path());
+    let form = page.body.split(&format!("id=\"ballot-{accounts}-{m1}\"")).nth(1).unwrap_or_default();
+    let form = form.split("</form>").next().unwrap_or_default();
+    assert!(form.contains(&format!("data-poll=\"{poll}\"")) && !form.contains(" disabled>"), "{form}");
+
+    let out = browser.post_form(&action, &[("csrf", &csrf), ("member", &m1_text), ("action", "out")]);
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    browser.get(&meeting_path()).shows("niet aanwezig");
 }
