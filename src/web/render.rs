@@ -184,3 +184,54 @@ impl ResponseError for PageError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_loads() {
+        let mut env = Environment::new();
+        for (name, source) in super::super::TEMPLATES {
+            env.add_template(name, source).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+
+    /// Every `t("section.key")` a template names is in both catalogues; a computed key
+    /// (`t("phases." ~ m.phase)`) begins like keys both catalogues have.
+    #[test]
+    fn every_text_a_template_asks_for_exists() {
+        let mut missing = Vec::new();
+        for (name, source) in super::super::TEMPLATES {
+            for quote in ['"', '\''] {
+                let opening = format!("t({quote}");
+                for (at, _) in source.match_indices(&opening) {
+                    let before = source[..at].chars().next_back();
+                    if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                        continue;
+                    }
+                    let rest = &source[at + opening.len()..];
+                    let Some(end) = rest.find(quote) else { continue };
+                    let key = &rest[..end];
+                    let computed = rest[end + 1..].trim_start().starts_with('~');
+                    for lang in [Lang::Nl, Lang::En] {
+                        let texts = i18n::texts(lang);
+                        let found = if computed {
+                            texts.keys().any(|k| k.starts_with(key))
+                        } else {
+                            texts.contains_key(key)
+                        };
+                        if !found {
+                            missing.push(format!("{name}: {key} ({})", lang.code()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "texts the templates ask for but the catalogues lack:\n{}",
+            missing.join("\n")
+        );
+    }
+}

@@ -392,3 +392,44 @@ pub async fn sign_out(
         .append_header((header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0)))
         .finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn cookies_are_read_by_name_from_every_cookie_header() {
+        let req = TestRequest::default()
+            .insert_header(("cookie", "a=1; stembus_session=tok-en; stembus_lang=en"))
+            .append_header(("cookie", "other=\"x\""))
+            .to_http_request();
+        assert_eq!(cookie(&req, SESSION_COOKIE).as_deref(), Some("tok-en"));
+        assert_eq!(cookie(&req, "other").as_deref(), Some("x"));
+        assert_eq!(cookie(&req, "stembus"), None, "a prefix of a name is not the name");
+        assert_eq!(lang_of(&req), Lang::En);
+        let empty = TestRequest::default().insert_header(("cookie", "stembus_session=")).to_http_request();
+        assert_eq!(session_token(&empty), None, "an emptied cookie is no session");
+    }
+
+    #[test]
+    fn the_query_chooses_the_language_before_the_cookie() {
+        let req = TestRequest::with_uri("/x?a=b&lang=nl")
+            .insert_header(("cookie", "stembus_lang=en"))
+            .to_http_request();
+        assert_eq!(lang_of(&req), Lang::Nl);
+        let unknown = TestRequest::with_uri("/x?lang=fr").to_http_request();
+        assert_eq!(lang_of(&unknown), Lang::Nl, "Dutch unless another known language is asked for");
+    }
+
+    #[test]
+    fn the_csrf_token_is_bound_to_the_session_and_not_derivable_from_the_stored_hash() {
+        let a = csrf_token("session-a");
+        assert_eq!(a, csrf_token("session-a"));
+        assert_ne!(a, csrf_token("session-b"));
+        let stored = crate::http::auth::digest("session-a");
+        assert!(!a.is_empty() && a != stored && !stored.contains(&a));
+        assert_ne!(a, csrf_token(&stored), "the token of the stored hash is another token");
+    }
+}
