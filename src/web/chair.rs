@@ -142,6 +142,8 @@ struct MotionRow {
     text: String,
     kind: String,
     quorum_needed: u64,
+    /// Present or represented for this motion: now, or by an advance ballot on it.
+    present: u64,
     quorum_met: bool,
     quorum_waived: bool,
     /// The declared outcome that stands, if any.
@@ -281,14 +283,16 @@ fn poll_row(s: &Association, m: &Meeting, p: &Poll) -> PollRow {
     }
 }
 
-fn presence_view(s: &Association, m: &Meeting, now: crate::core::Instant) -> PresenceView {
-    let present =
-        if m.phase == Phase::Open { presence_at(&s.register, &s.profile, m, now) } else { BTreeMap::new() };
+fn present_now(s: &Association, m: &Meeting, now: crate::core::Instant) -> BTreeMap<MemberId, Presence> {
+    if m.phase == Phase::Open { presence_at(&s.register, &s.profile, m, now) } else { BTreeMap::new() }
+}
+
+fn presence_view(s: &Association, m: &Meeting, present: &BTreeMap<MemberId, Presence>) -> PresenceView {
     let count = |how: Presence| present.values().filter(|p| **p == how).count() as u64;
     let mut members: Vec<PresentMember> = present
         .iter()
         .map(|(member, how)| {
-            let attendance = m.attendance_at(*member, now);
+            let attendance = m.current_attendance(*member);
             let holder = m.proxy_of(*member).filter(|_| *how == Presence::ByProxy).map(|p| match p.holder {
                 ProxyHolder::Member { member } => s.register.member_name(member),
                 other => other.person().map(|x| s.register.person_name(x)).unwrap_or_default(),
@@ -312,7 +316,10 @@ fn presence_view(s: &Association, m: &Meeting, now: crate::core::Instant) -> Pre
     }
 }
 
-fn motion_rows(s: &Association, m: &Meeting, present: u64) -> Vec<MotionRow> {
+/// The motions and the quorum each needs. A member that cast an advance ballot on a motion
+/// and is not present counts as present for that motion (R4), as the poll's result will count
+/// it.
+fn motion_rows(s: &Association, m: &Meeting, present: &BTreeMap<MemberId, Presence>) -> Vec<MotionRow> {
     let in_office = members_in_office(&s.register, &s.profile);
     m.agenda
         .iter()
@@ -322,12 +329,18 @@ fn motion_rows(s: &Association, m: &Meeting, present: u64) -> Vec<MotionRow> {
             let waived = m.follow_up_of.is_some() && item.carried_from.is_some();
             let needed =
                 if waived || rule.quorum.is_zero() { 0 } else { rule.quorum.least_at_least(in_office) };
+            let advance_only =
+                m.advance_ballots.get(&item.id).map_or(0, |ballots| {
+                    ballots.keys().filter(|member| !present.contains_key(member)).count()
+                }) as u64;
+            let present = present.len() as u64 + advance_only;
             Some(MotionRow {
                 item: item.id.to_string(),
                 title: item.title.clone(),
                 text: motion.text.clone(),
                 kind: code(&motion.kind),
                 quorum_needed: needed,
+                present,
                 quorum_met: present >= needed,
                 quorum_waived: waived,
                 decided: m
@@ -363,18 +376,16 @@ struct DashboardView {
 }
 
 fn dashboard_view(s: &Association, m: &Meeting, now: crate::core::Instant) -> DashboardView {
-    let presence = presence_view(s, m, now);
-    let motions = motion_rows(s, m, presence.total);
+    let present = present_now(s, m, now);
+    let presence = presence_view(s, m, &present);
+    let motions = motion_rows(s, m, &present);
+    // Polls in the order of the agenda; on one item, in the order they were opened, a new poll
+    // after its first (Art. 17.5).
+    let place = |item: AgendaItemId| m.agenda.iter().position(|i| i.id == item).unwrap_or(usize::MAX);
     let mut polls: Vec<&Poll> = m.polls.values().collect();
-    polls.sort_by_key(|p| (p.opened_at, p.id));
-    let mut present_members: Vec<(String, String)> = if m.phase == Phase::Open {
-        presence_at(&s.register, &s.profile, m, now)
-            .keys()
-            .map(|x| (x.to_string(), s.register.member_name(*x)))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    polls.sort_by_key(|p| (place(p.item), p.opened_at, p.revote_of.is_some(), p.id));
+    let mut present_members: Vec<(String, String)> =
+        present.keys().map(|x| (x.to_string(), s.register.member_name(*x))).collect();
     present_members.sort_by(|x, y| x.1.cmp(&y.1));
     DashboardView {
         association: s.id.to_string(),

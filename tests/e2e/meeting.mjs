@@ -217,6 +217,7 @@ await run(async () => {
   await check(c, 'chair-quorum-met');
 
   // A poll by voice on the annual accounts; the chair records the counts.
+  await setClock('2026-06-10T19:50:00+02:00');
   const item = await c.locator('form.open-poll').first();
   const itemText = await item.innerText();
   expect(itemText.includes('Jaarrekening 2025'), `the first motion to vote on is not the accounts: ${itemText}`);
@@ -243,6 +244,7 @@ await run(async () => {
   await check(s, 'secretariat-challenge-recorded');
 
   // The new poll voids the first.
+  await setClock('2026-06-10T20:05:00+02:00');
   await c.reload();
   await c.selectOption('select[id^="revote-method-"]', 'voice');
   await submit(c, 'button[id^="revote-"]');
@@ -255,8 +257,18 @@ await run(async () => {
   await shows(c, 'Vastgesteld: verworpen, door Johan Dijkstra.');
   await check(c, 'chair-revote-declared');
 
+  // Oldenzaal leaves; the dashboard follows.
+  await setClock('2026-06-10T20:15:00+02:00');
+  await s.goto(meetingPage + '/attendance');
+  await submit(s, 'button:has-text("Vertrek van Gemeente Oldenzaal vastleggen")');
+  await shows(s, 'Nu aanwezig: 19', '2026-06-10 20:15');
+  await check(s, 'secretariat-door-member-left');
+  await c.waitForFunction(() => document.querySelector('#present-total')?.textContent.trim() === '19', null, { timeout: 10000 });
+
   // An electronic poll on the contribution (two thirds, Art. 4.6): ballots signed in the
-  // voters' browsers arrive on the dashboard live; Rotterdam's advance ballot counts.
+  // voters' browsers arrive on the dashboard live; Rotterdam's advance ballot counts, and
+  // makes the quorum (R4: a member with an advance ballot is present for that motion).
+  await setClock('2026-06-10T20:20:00+02:00');
   await c.selectOption('form.open-poll >> nth=0 >> select', 'electronic');
   await submit(c, 'form.open-poll >> nth=0 >> button');
   await shows(c, 'Contributie 2027 — elektronisch, op naam');
@@ -268,19 +280,24 @@ await run(async () => {
   await castBallot(zwolle, voterMeeting, 'Contributie 2027', 'Gemeente Zwolle', 'against');
   await check(raalte.page, 'voter-ballots-cast');
   await c.waitForFunction(() => /4 stemmen binnen/.test(document.querySelector('#live-part')?.textContent || ''), null, { timeout: 10000 });
-  await c.reload();
-  await submit(c, 'button[id^="close-poll-"]');
-  await shows(c, 'Ten minste twee derde van de uitgebrachte stemmen nodig: 4 van de 5 uitgebrachte stemmen voor — aangenomen', '1 met een stem vooraf');
-  await submit(c, 'button[id^="declare-"]');
-  await shows(c, 'Vastgesteld: aangenomen, door Johan Dijkstra.');
-  await check(c, 'chair-contribution-declared');
+  // The README's picture: the top of the dashboard during an electronic poll.
+  await c.goto(dashboard);
+  await c.setViewportSize({ width: 1280, height: 1400 });
   const shot = await c.screenshot({ path: join(ARTIFACTS, 'chair.png'), fullPage: false });
+  await c.setViewportSize({ width: 1280, height: 900 });
   expect(shot.length > 0, 'no screenshot of the chair page');
   if (process.env.STEMBUS_E2E_UPDATE_README_IMAGE) {
     mkdirSync(join(REPOSITORY, 'docs/img'), { recursive: true });
     copyFileSync(join(ARTIFACTS, 'chair.png'), join(REPOSITORY, 'docs/img/chair.png'));
     log('docs/img/chair.png updated');
   }
+  await c.reload();
+  await submit(c, 'button[id^="close-poll-"]');
+  await shows(c, 'Ten minste twee derde van de uitgebrachte stemmen nodig: 4 van de 5 uitgebrachte stemmen voor — aangenomen',
+    '17 in persoon, 0 elektronisch, 2 bij volmacht, 1 met een stem vooraf', '20 van 40 leden nodig, 20 aanwezig of vertegenwoordigd — gehaald');
+  await submit(c, 'button[id^="declare-"]');
+  await shows(c, 'Vastgesteld: aangenomen, door Johan Dijkstra.');
+  await check(c, 'chair-contribution-declared');
 
   // English on request.
   await c.goto(dashboard + '?lang=en');
@@ -289,9 +306,10 @@ await run(async () => {
   await c.goto(dashboard + '?lang=nl');
 
   // Closing and the minutes.
+  await setClock('2026-06-10T20:45:00+02:00');
   await submit(c, '#close-meeting');
   await shows(c, 'Besluitenlijst', 'Jaarrekening 2025', 'verworpen', '1 vervallen stemming', 'Contributie 2027', 'aangenomen',
-    'Presentielijst', 'bij volmacht aan Gemeente Raalte', 'alleen met een stem vooraf');
+    'Presentielijst', 'bij volmacht aan Gemeente Raalte', 'alleen met een stem vooraf', '2026-06-10 19:30 CEST – 2026-06-10 20:15 CEST');
   await check(c, 'chair-minutes');
 
   for (const p of [secretariat, chair, rotterdam, raalte, zwolle]) {
