@@ -187,8 +187,9 @@ impl Drop for Server {
 }
 
 /// The association the browser works in: Coöperatie Dimpact's register as its 2022 minutes
-/// give it (members, persons, representatives, the chair of the supervisory board), and its
-/// secretariat, who signs in as `secretariaat@dimpact.example`.
+/// give it (members, persons, representatives, the chair of the supervisory board), its
+/// secretariat, who signs in as `secretariaat@dimpact.example`, and its accountant, an auditor
+/// (`accountant@dimpact.example`).
 fn dimpact_register(service: &stembus::service::Service, now: Instant) -> Result<(), String> {
     use stembus::core::{AssociationId, Command, RulesProfile};
     let id = AssociationId::named("dimpact");
@@ -202,6 +203,29 @@ fn dimpact_register(service: &stembus::service::Service, now: Instant) -> Result
         now,
     )
     .map_err(|e| format!("{e:#}"))?;
+    // The association's accountant reads and verifies the log.
+    let accountant = stembus::core::PersonId::named("accountant");
+    service
+        .execute(
+            id,
+            Command::RegisterPerson {
+                person: accountant,
+                name: "Accountant".into(),
+                email: Some("accountant@dimpact.example".parse().map_err(|e| format!("{e}"))?),
+                profession: None,
+            },
+            now,
+        )
+        .map_err(|e| e.to_string())?;
+    let mut conn = service.store().connection().map_err(|e| e.to_string())?;
+    stembus::store::access::grant_role(
+        &mut conn,
+        id,
+        accountant,
+        stembus::http::auth::Role::Auditor.code(),
+        now,
+    )
+    .map_err(|e| e.to_string())?;
     let scenario = stembus::scenario::Scenario::from_toml(include_str!("../scenarios/alv-2022-12-07.toml"))
         .map_err(|e| e.to_string())?;
     for step in scenario.step {

@@ -7,7 +7,7 @@
 // every page against WCAG 2.1 AA and every page is photographed. Run by tests/e2e.rs.
 
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ARTIFACTS, REPOSITORY, check, codeFor, expect, log, person, run, setClock, shows } from './lib.mjs';
@@ -30,6 +30,15 @@ async function signIn(who, email, { checkPages = false } = {}) {
   await page.fill('#code', code);
   await Promise.all([page.waitForNavigation(), page.click('#enter-code')]);
   expect(await page.locator('#sign-out').count() === 1, `${email} is not signed in: ${page.url()}`);
+}
+
+/** Presses Tab until `selector` has the focus (every control is reachable by keyboard). */
+async function tabTo(page, selector) {
+  for (let i = 0; i < 400; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return;
+  }
+  throw new Error(`${selector} cannot be reached with the Tab key on ${page.url()}`);
 }
 
 /** Submits the form of `button` and waits for the page it leads to. */
@@ -155,7 +164,7 @@ await run(async () => {
   // ---- the meeting ----------------------------------------------------------------------------
   // The meeting's evening: three weeks later every session has ended, so everyone signs in again.
   await setClock('2026-06-10T19:30:00+02:00');
-  for (const [who, email] of [[secretariat, SECRETARIAT], [chair, CHAIR], [raalte, 'monique-van-esterik@example.org'], [zwolle, 'p-guldemond@example.org']]) {
+  for (const [who, email] of [[secretariat, SECRETARIAT], [chair, CHAIR], [rotterdam, 'rotterdam-official@example.org'], [raalte, 'monique-van-esterik@example.org'], [zwolle, 'p-guldemond@example.org']]) {
     await signIn(who, email);
   }
   const dashboard = meetingPage.replace('/secretariat/meetings/', '/chair/meetings/');
@@ -215,6 +224,13 @@ await run(async () => {
   await submit(s, '#check-in-button');
   await c.waitForFunction(() => document.querySelector('#present-total')?.textContent.trim() === '20', null, { timeout: 10000 });
   await check(c, 'chair-quorum-met');
+
+  // A voter does not see the chair's page, nor the secretariat's.
+  await rotterdam.page.goto(dashboard);
+  await shows(rotterdam.page, 'access.not_chair');
+  await rotterdam.page.goto(meetingPage + '/attendance');
+  await shows(rotterdam.page, 'access.role_required');
+  await check(rotterdam.page, 'voter-refused-secretariat');
 
   // A poll by voice on the annual accounts; the chair records the counts.
   await setClock('2026-06-10T19:50:00+02:00');
@@ -307,12 +323,32 @@ await run(async () => {
 
   // Closing and the minutes.
   await setClock('2026-06-10T20:45:00+02:00');
-  await submit(c, '#close-meeting');
+  // By keyboard alone: Tab to the button that closes the meeting, and press Enter.
+  await c.goto(dashboard);
+  await tabTo(c, '#close-meeting');
+  await Promise.all([c.waitForNavigation(), c.keyboard.press('Enter')]);
   await shows(c, 'Besluitenlijst', 'Jaarrekening 2025', 'verworpen', '1 vervallen stemming', 'Contributie 2027', 'aangenomen',
     'Presentielijst', 'bij volmacht aan Gemeente Raalte', 'alleen met een stem vooraf', '2026-06-10 19:30 CEST – 2026-06-10 20:15 CEST');
   await check(c, 'chair-minutes');
 
-  for (const p of [secretariat, chair, rotterdam, raalte, zwolle]) {
+  // The next morning the accountant downloads the meeting's export and reads its verification.
+  await setClock('2026-06-11T09:00:00+02:00');
+  const auditor = await person('auditor');
+  await signIn(auditor, 'accountant@dimpact.example');
+  const a = auditor.page;
+  await submit(a, '#part-auditor');
+  await check(a, 'auditor-meetings');
+  await submit(a, `a.report-link:has-text("${MEETING}")`);
+  await shows(a, MEETING);
+  expect((await a.locator('#verdict.ok').count()) === 1, `the export does not verify: ${await a.locator('main').innerText()}`);
+  await check(a, 'auditor-report');
+  const [download] = await Promise.all([a.waitForEvent('download'), a.click('#download-export')]);
+  const exported = join(ARTIFACTS, 'export.jsonl');
+  await download.saveAs(exported);
+  const head = readFileSync(exported, 'utf8').slice(0, 200);
+  expect(head.includes('stembus-export'), `the download is not an export: ${head}`);
+
+  for (const p of [secretariat, chair, rotterdam, raalte, zwolle, auditor]) {
     expect(p.problems.length === 0, p.problems.join('\n'));
   }
 });
