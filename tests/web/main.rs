@@ -11,3 +11,4 @@ mod support;
 mod browser;
 mod encoding;
 mod pages;
+mod staff;
