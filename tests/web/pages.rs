@@ -422,7 +422,9 @@ fn in_session_the_voter_checks_in_electronically_and_the_open_poll_takes_ballots
     page.shows("id=\"attendance\"")
         .shows("Meld Gemeente M1 elektronisch aan")
         .shows("Meld Gemeente M3 elektronisch aan");
-    page.shows("De vergadering is geopend").shows(" disabled>");
+    page.shows("De vergadering is geopend")
+        .shows(" disabled>")
+        .shows("Er is nu geen stemming over dit punt open.");
     let csrf = page.csrf().unwrap_or_default();
     let action = format!("{}/attendance", meeting_path());
     let m1_text = m1.to_string();
