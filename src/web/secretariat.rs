@@ -68,7 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(&at("/meetings/{meeting}/attendance/check-out"), web::post().to(check_out));
 }
 
-fn secretariat<'p>(page: &'p Page, a: AssociationId) -> Result<&'p SignedIn, render::PageError> {
+fn secretariat(page: &Page, a: AssociationId) -> Result<&SignedIn, render::PageError> {
     page.with_role(a, Role::Secretariat)
 }
 
