@@ -31,7 +31,7 @@ use super::render;
 use super::session::{Page, SignedIn};
 use crate::core::calendar::{add_days, day_of, local};
 use crate::core::profile::{DecisionKind, Notice};
-use crate::core::register::Profession;
+use crate::core::register::{Capacity, EmailAddress, Language, MemberKind, Profession};
 use crate::core::{
     AgendaItemId, AgendaItemSpec, Association, AssociationId, AttendsAs, Command, Convener, Instruction,
     Meeting, MeetingId, MemberId, Mode, MotionSpec, PersonId, Provision, ProxyForm, ProxyHolder, ProxyId,
@@ -52,6 +52,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let at = |tail: &str| format!("/{{association}}/secretariat{tail}");
     cfg.route(&at(""), web::get().to(overview))
         .route(&at("/members"), web::get().to(members))
+        .route(&at("/members"), web::post().to(register_member))
+        .route(&at("/persons"), web::post().to(register_person))
+        .route(&at("/representations"), web::post().to(assign_representative))
         .route(&at("/meetings"), web::get().to(meetings))
         .route(&at("/meetings"), web::post().to(create_meeting))
         .route(&at("/meetings/{meeting}"), web::get().to(meeting))
@@ -179,11 +182,195 @@ async fn members(
 ) -> Result<HttpResponse, render::PageError> {
     let a = path.into_inner();
     secretariat(&page, a)?;
-    let rows = read(&state, &page, a, member_rows).await?;
+    let (rows, persons) = read(&state, &page, a, |s| (member_rows(s), person_choices(s))).await?;
     page.render(
         "secretariat/members.html",
-        context! { association => a.to_string(), members => V::from(Serde(&rows)) },
+        context! {
+            association => a.to_string(),
+            members => V::from(Serde(&rows)),
+            persons => V::from(Serde(&persons)),
+            kinds => ["gemeente", "waterschap", "provincie", "staat", "other_public_body"],
+        },
     )
+}
+
+/// The persons of the register, each with the members it represents, for a choice in a form.
+fn person_choices(s: &Association) -> Vec<Choice> {
+    let mut persons: Vec<Choice> = s
+        .register
+        .persons
+        .values()
+        .map(|p| {
+            let represents: Vec<String> =
+                s.register.members_of(p.id).into_iter().map(|x| s.register.member_name(x)).collect();
+            let label = if represents.is_empty() {
+                p.name.clone()
+            } else {
+                format!("{} ({})", p.name, represents.join(", "))
+            };
+            Choice { value: p.id.to_string(), label }
+        })
+        .collect();
+    persons.sort_by(|x, y| x.label.cmp(&y.label));
+    persons
+}
+
+/// An optional e-mail address from a form; registering one is consent to convocation by e-mail
+/// (Art. 8.3).
+fn email_field(text: &str) -> Result<Option<EmailAddress>, ApiError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        bad_form(
+            "form.email",
+            format!("{text:?} is not an e-mail address; leave it empty to convene on paper."),
+        )
+    })
+}
+
+/// A value of an enumeration from its stored code (`gemeente`, `official`, …).
+fn from_code<T: serde::de::DeserializeOwned>(
+    code: &str,
+    refusal: impl FnOnce() -> ApiError,
+) -> Result<T, ApiError> {
+    serde_json::from_value(serde_json::Value::String(code.to_owned())).map_err(|_| refusal())
+}
+
+fn members_path(a: AssociationId) -> String {
+    format!("/{a}/secretariat/members")
+}
+
+#[derive(Debug, Deserialize)]
+struct NewMemberForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    language: String,
+}
+
+async fn register_member(
+    state: web::Data<AppState>,
+    page: Page,
+    path: web::Path<AssociationId>,
+    form: web::Form<NewMemberForm>,
+) -> Result<HttpResponse, render::PageError> {
+    let a = path.into_inner();
+    let me = secretariat(&page, a)?;
+    me.check_csrf(&page, &form.csrf)?;
+    let name = form.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(page.error(bad_form("form.missing", "Give the member's name.")));
+    }
+    let kind: MemberKind = from_code(&form.kind, || {
+        bad_form(
+            "form.member_kind",
+            "A member is a municipality, a water board, a province, the State or another public body (Art. 4.3).",
+        )
+    })
+    .map_err(|e| page.error(e))?;
+    let email = email_field(&form.email).map_err(|e| page.error(e))?;
+    let language: Language = if form.language.is_empty() {
+        Language::Nl
+    } else {
+        from_code(&form.language, || bad_form("form.language", "Notices go out in Dutch or English."))
+            .map_err(|e| page.error(e))?
+    };
+    let member = MemberId::from_uuid(new_uuid().map_err(|e| page.error(e))?);
+    state
+        .execute(a, Command::RegisterMember { member, name, kind, email, language })
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(see_other(&members_path(a)))
+}
+
+#[derive(Debug, Deserialize)]
+struct NewPersonForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    profession: String,
+}
+
+async fn register_person(
+    state: web::Data<AppState>,
+    page: Page,
+    path: web::Path<AssociationId>,
+    form: web::Form<NewPersonForm>,
+) -> Result<HttpResponse, render::PageError> {
+    let a = path.into_inner();
+    let me = secretariat(&page, a)?;
+    me.check_csrf(&page, &form.csrf)?;
+    let name = form.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(page.error(bad_form("form.missing", "Give the person's name.")));
+    }
+    let email = email_field(&form.email).map_err(|e| page.error(e))?;
+    let profession = match form.profession.as_str() {
+        "" | "none" => None,
+        "notary" => Some(Profession::Notary),
+        "lawyer" => Some(Profession::Lawyer),
+        _ => {
+            return Err(page.error(bad_form(
+                "form.profession",
+                "A person is a notary, a lawyer, or neither (Art. 8.5).",
+            )));
+        }
+    };
+    let person = PersonId::from_uuid(new_uuid().map_err(|e| page.error(e))?);
+    state
+        .execute(a, Command::RegisterPerson { person, name, email, profession })
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(see_other(&members_path(a)))
+}
+
+#[derive(Debug, Deserialize)]
+struct RepresentationForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    person: String,
+    #[serde(default)]
+    member: String,
+    #[serde(default)]
+    capacity: String,
+}
+
+async fn assign_representative(
+    state: web::Data<AppState>,
+    page: Page,
+    path: web::Path<AssociationId>,
+    form: web::Form<RepresentationForm>,
+) -> Result<HttpResponse, render::PageError> {
+    let a = path.into_inner();
+    let me = secretariat(&page, a)?;
+    me.check_csrf(&page, &form.csrf)?;
+    let person: PersonId = parse_id(&form.person, "person").map_err(|e| page.error(e))?;
+    let member: MemberId = parse_id(&form.member, "member").map_err(|e| page.error(e))?;
+    let capacity: Capacity = from_code(&form.capacity, || {
+        bad_form(
+            "form.capacity",
+            "A representative is the member's portfolio holder, or an official or employee of it (Art. 8.5).",
+        )
+    })
+    .map_err(|e| page.error(e))?;
+    state
+        .execute(a, Command::AssignRepresentative { person, member, capacity })
+        .await
+        .map_err(|e| page.error(e))?;
+    Ok(see_other(&members_path(a)))
 }
 
 // ---- meetings ------------------------------------------------------------------------------
@@ -951,22 +1138,7 @@ fn door_view(s: &Association, m: &Meeting) -> DoorView {
         .map(|x| Choice { value: x.id.to_string(), label: x.name.clone() })
         .collect();
     members.sort_by(|x, y| x.label.cmp(&y.label));
-    let mut persons: Vec<Choice> = s
-        .register
-        .persons
-        .values()
-        .map(|p| {
-            let represents: Vec<String> =
-                s.register.members_of(p.id).into_iter().map(|x| s.register.member_name(x)).collect();
-            let label = if represents.is_empty() {
-                p.name.clone()
-            } else {
-                format!("{} ({})", p.name, represents.join(", "))
-            };
-            Choice { value: p.id.to_string(), label }
-        })
-        .collect();
-    persons.sort_by(|x, y| x.label.cmp(&y.label));
+    let persons = person_choices(s);
     DoorView {
         id: m.id.to_string(),
         title: m.title.clone(),

@@ -348,6 +348,22 @@ await run(async () => {
   const head = readFileSync(exported, 'utf8').slice(0, 200);
   expect(head.includes('stembus-export'), `the download is not an export: ${head}`);
 
+  // After the meeting a municipality joins: the secretariat registers it and its alderman.
+  await signIn(secretariat, SECRETARIAT);
+  await s.goto(`/${association}/secretariat/members`);
+  await s.fill('#member-name', 'Gemeente Almelo');
+  await s.selectOption('#member-kind', 'gemeente');
+  await s.fill('#member-email', 'alv.almelo@example.org');
+  await submit(s, '#register-member');
+  await s.fill('#person-name', 'Wethouder A. de Vries');
+  await s.fill('#person-email', 'a-de-vries@example.org');
+  await submit(s, '#register-person');
+  await s.selectOption('#rep-person', { label: 'Wethouder A. de Vries' });
+  await s.selectOption('#rep-member', { label: 'Gemeente Almelo' });
+  await submit(s, '#assign-representative');
+  await shows(s, '41 leden', 'Gemeente Almelo', 'Wethouder A. de Vries (portefeuillehouder)');
+  await check(s, 'secretariat-register-new-member');
+
   for (const p of [secretariat, chair, rotterdam, raalte, zwolle, auditor]) {
     expect(p.problems.length === 0, p.problems.join('\n'));
   }

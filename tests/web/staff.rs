@@ -389,3 +389,67 @@ fn a_paper_proxy_is_recorded_with_its_scan_and_a_refused_one_leaves_no_scan_art_
     assert!(scans.join(coop().to_string()).join(&sha).is_file());
     let _ = std::fs::remove_dir_all(&scans);
 }
+
+#[test]
+fn the_secretariat_registers_a_member_and_its_representative_and_a_bad_address_registers_nothing_art_8_3() {
+    let (app, _) = app_with_scans();
+    let mut sec = signed_in(&app, SECRETARIAT);
+    let path = format!("/{}/secretariat/members", coop());
+    let page = sec.get(&path);
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let csrf = csrf_of(&page);
+    let bad = sec.post_form(
+        &path,
+        &[("csrf", &csrf), ("name", "Gemeente Almelo"), ("kind", "gemeente"), ("email", "geen adres")],
+    );
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    bad.shows("form.email");
+    let bad = sec.post_form(&path, &[("csrf", &csrf), ("name", "Gemeente Almelo"), ("kind", "stadstaat")]);
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    bad.shows("form.member_kind");
+    let forged =
+        sec.post_form(&path, &[("csrf", "forged"), ("name", "Gemeente Almelo"), ("kind", "gemeente")]);
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    sec.get(&path).lacks("Gemeente Almelo");
+
+    let added = sec.post_form(
+        &path,
+        &[
+            ("csrf", &csrf),
+            ("name", "Gemeente Almelo"),
+            ("kind", "gemeente"),
+            ("email", "alv@almelo.example"),
+        ],
+    );
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let added = sec.post_form(
+        &format!("/{}/secretariat/persons", coop()),
+        &[
+            ("csrf", &csrf),
+            ("name", "Wethouder De Vries"),
+            ("email", "devries@almelo.example"),
+            ("profession", "none"),
+        ],
+    );
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let page = sec.get(&path);
+    let option = |label: &str| {
+        page.body
+            .split("<option value=\"")
+            .find_map(|rest| {
+                let (value, after) = rest.split_once('"')?;
+                after.starts_with(&format!(">{label}<")).then(|| value.to_owned())
+            })
+            .unwrap_or_else(|| panic!("no option {label}:\n{}", page.body))
+    };
+    let (person, member) = (option("Wethouder De Vries"), option("Gemeente Almelo"));
+    let assigned = sec.post_form(
+        &format!("/{}/secretariat/representations", coop()),
+        &[("csrf", &csrf), ("person", &person), ("member", &member), ("capacity", "portfolio_holder")],
+    );
+    assert_eq!(assigned.status, StatusCode::SEE_OTHER, "{}", assigned.body);
+    sec.get(&path).shows("Wethouder De Vries (portefeuillehouder)").shows("alv@almelo.example");
+    let token = app.sign_in(SECRETARIAT);
+    let (_, members) = app.get("/associations/coop/members", &token);
+    assert!(members.to_string().contains("Gemeente Almelo"), "{members}");
+}
