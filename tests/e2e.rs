@@ -54,14 +54,17 @@ fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
     let chromium = std::env::var_os("STEMBUS_E2E_CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    check_prerequisites(chromium, Path::new("node"), &repository().join("tests/e2e/node_modules"))
+}
+
+fn check_prerequisites(chromium: PathBuf, node: &Path, modules: &Path) -> Result<(PathBuf, PathBuf), String> {
     if !chromium.is_file() {
         return Err(format!(
             "the browser tests need Chromium at {}: install it with `apt-get install chromium` (Debian), or name another Chromium in STEMBUS_E2E_CHROMIUM",
             chromium.display()
         ));
     }
-    let node = PathBuf::from("node");
-    match Command::new(&node).arg("--version").output() {
+    match Command::new(node).arg("--version").output() {
         Ok(out) if out.status.success() => {
             let version = String::from_utf8_lossy(&out.stdout);
             let major: u32 = version
@@ -79,12 +82,12 @@ fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
             }
         }
         _ => {
-            return Err(
-                "the browser tests need Node.js (`node`) on the PATH: install it with `apt-get install nodejs npm`".into(),
-            );
+            return Err(format!(
+                "the browser tests need Node.js (`{}`) on the PATH: install it with `apt-get install nodejs npm`",
+                node.display()
+            ));
         }
     }
-    let modules = repository().join("tests/e2e/node_modules");
     for package in ["playwright-core", "axe-core"] {
         if !modules.join(package).join("package.json").is_file() {
             return Err(format!(
@@ -92,7 +95,7 @@ fn prerequisites() -> Result<(PathBuf, PathBuf), String> {
             ));
         }
     }
-    Ok((node, chromium))
+    Ok((node.to_path_buf(), chromium))
 }
 
 /// The server under test, in this process, on its own thread and runtime.
@@ -360,4 +363,22 @@ fn a_whole_general_meeting_in_the_browser() {
     for line in &log {
         println!("{line}");
     }
+}
+
+/// A machine without the browser, Node.js or the packages fails the test with the command that
+/// installs what is missing; it never passes without a browser.
+#[test]
+fn what_is_missing_is_named_with_the_command_that_installs_it() {
+    let nowhere = std::env::temp_dir().join("stembus-e2e-nothing-here");
+    let modules = repository().join("tests/e2e/node_modules");
+    let missing = |chromium: PathBuf, node: &Path, modules: &Path| {
+        check_prerequisites(chromium, node, modules).err().unwrap_or_else(|| panic!("nothing was missing"))
+    };
+    assert!(
+        missing(nowhere.join("chromium"), Path::new("node"), &modules).contains("apt-get install chromium")
+    );
+    // This test's own executable stands in for a browser that is there.
+    let browser = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    assert!(missing(browser.clone(), &nowhere.join("node"), &modules).contains("apt-get install nodejs npm"));
+    assert!(missing(browser, Path::new("node"), &nowhere).contains("npm ci --prefix tests/e2e"));
 }
