@@ -7,6 +7,7 @@
 //! | database | `database_url` | `DATABASE_URL` | `stembus.sqlite` (a SQLite file) |
 //! | the service's signing key | `key_file` | `STEMBUS_KEY_FILE` | `stembus-service.key` |
 //! | where e-mail is written | `outbox_dir` | `STEMBUS_OUTBOX_DIR` | `outbox` |
+//! | where scans of paper proxies are kept | `scan_dir` | `STEMBUS_SCAN_DIR` | `scans` |
 //! | the address people use | `public_url` | `STEMBUS_PUBLIC_URL` | `http://` and the address listened on |
 //! | the sender of e-mail | `mail_from` | `STEMBUS_MAIL_FROM` | `Stembus <stembus@localhost>` |
 //! | how e-mail leaves: `file` (the outbox directory) or `smtp` | `mail_transport` | `STEMBUS_MAIL_TRANSPORT` | `file` |
@@ -52,6 +53,8 @@ pub struct Config {
     pub database_url: String,
     pub key_file: PathBuf,
     pub outbox_dir: PathBuf,
+    /// Where the secretariat's scans of paper proxies are kept (`src/web/secretariat.rs`).
+    pub scan_dir: PathBuf,
     /// Where people reach the service; `http://` and `bind` when not set.
     pub public_url: Option<String>,
     pub mail_from: String,
@@ -77,6 +80,7 @@ impl Default for Config {
             database_url: "stembus.sqlite".into(),
             key_file: "stembus-service.key".into(),
             outbox_dir: "outbox".into(),
+            scan_dir: "scans".into(),
             public_url: None,
             mail_from: "Stembus <stembus@localhost>".into(),
             mail_transport: MailTransportKind::File,
@@ -97,6 +101,7 @@ impl std::fmt::Debug for Config {
             .field("database_url", &self.database_url)
             .field("key_file", &self.key_file)
             .field("outbox_dir", &self.outbox_dir)
+            .field("scan_dir", &self.scan_dir)
             .field("public_url", &self.public_url)
             .field("mail_from", &self.mail_from)
             .field("mail_transport", &self.mail_transport)
@@ -168,6 +173,9 @@ impl Config {
         }
         if let Some(v) = var("STEMBUS_OUTBOX_DIR") {
             self.outbox_dir = v.into();
+        }
+        if let Some(v) = var("STEMBUS_SCAN_DIR") {
+            self.scan_dir = v.into();
         }
         if let Some(v) = var("STEMBUS_PUBLIC_URL") {
             self.public_url = Some(v);

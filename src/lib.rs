@@ -17,3 +17,4 @@ pub mod outbox;
 pub mod scenario;
 pub mod service;
 pub mod store;
+pub mod web;

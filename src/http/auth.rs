@@ -163,11 +163,32 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().map(|s| Arc::clone(&s.authenticator));
         let clock = req.app_data::<web::Data<AppState>>().map(|s| Arc::clone(&s.clock));
-        let token = bearer(req);
+        // A page's session cookie also authenticates the API, for the browser's signed
+        // submissions; then a request that changes something must carry the session's CSRF
+        // token in `X-Stembus-CSRF` (see `crate::web::session`).
+        let (token, csrf_refused) = match bearer(req) {
+            Some(token) => (Some(token), false),
+            None => match crate::web::session::session_token(req) {
+                Some(token) => {
+                    let safe = req.method().is_safe();
+                    let sent =
+                        req.headers().get(crate::web::session::CSRF_HEADER).and_then(|v| v.to_str().ok());
+                    let refused = !safe && sent != Some(crate::web::session::csrf_token(&token).as_str());
+                    (Some(token), refused)
+                }
+                None => (None, false),
+            },
+        };
         Box::pin(async move {
             let (Some(authenticator), Some(clock)) = (state, clock) else {
                 return Err(ApiError::internal());
             };
+            if csrf_refused {
+                return Err(ApiError::forbidden(
+                    "access.csrf",
+                    "A request signed in by the page's cookie must carry the page's CSRF token in the X-Stembus-CSRF header; reload the page and try again.",
+                ));
+            }
             let Some(token) = token else {
                 return Err(ApiError::unauthorized(
                     "Send the session token as 'Authorization: Bearer <token>'. Sign in with a one-time code from /api/v1/sign-in-links.",

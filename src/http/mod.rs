@@ -157,7 +157,13 @@ fn problem_for_bare_error<B>(res: ServiceResponse<B>) -> actix_web::Result<Error
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if is_problem {
+    // The web pages answer their own errors as pages.
+    let is_page = res
+        .response()
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_problem || is_page {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
@@ -218,6 +224,7 @@ pub fn app(
     document_problems(&mut doc);
     let doc = web::Data::new(doc);
     app.app_data(doc)
+        .configure(crate::web::configure)
         .default_service(web::to(|| async { HttpResponse::NotFound().finish() }))
         .wrap(ErrorHandlers::new().default_handler(problem_for_bare_error))
         .wrap(actix_web::middleware::from_fn(stamp))

@@ -44,6 +44,21 @@ async fn request_link(
     body: web::Json<SignInLinkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let SignInLinkRequest { association, email } = body.into_inner();
+    send_sign_in_code(&state, association, &email).await?;
+    Ok(HttpResponse::Accepted().json(Accepted {
+        message:
+            "If the address is registered for this association, a one-time sign-in code has been sent to it."
+                .into(),
+    }))
+}
+
+/// Sends a one-time sign-in code to `email` if it is registered for a person of `association`;
+/// does nothing, and says nothing, otherwise. The API and the sign-in page share it.
+pub async fn send_sign_in_code(
+    state: &AppState,
+    association: AssociationId,
+    email: &str,
+) -> Result<(), ApiError> {
     let wanted = email.trim().to_lowercase();
     let person = state
         .read(association, move |s| {
@@ -85,11 +100,7 @@ async fn request_link(
             ));
         }
     }
-    Ok(HttpResponse::Accepted().json(Accepted {
-        message:
-            "If the address is registered for this association, a one-time sign-in code has been sent to it."
-                .into(),
-    }))
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -117,7 +128,35 @@ async fn start_session(
     state: web::Data<AppState>,
     body: web::Json<StartSession>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = body.into_inner().code;
+    let Some(opened) = open_session(&state, &body.into_inner().code).await? else {
+        return Err(ApiError::unauthorized(
+            "The code is unknown, already used or expired; ask for a new one.",
+        ));
+    };
+    let OpenedSession { token, expires_at, association, person, roles } = opened;
+    Ok(HttpResponse::build(StatusCode::CREATED).json(Session {
+        token: Some(token),
+        expires_at: time(expires_at),
+        association: association.to_string(),
+        person: person.to_string(),
+        roles: roles.iter().filter_map(|r| Role::parse(r)).collect(),
+    }))
+}
+
+/// A session just started: its token (shown once) and whose it is.
+#[derive(Debug)]
+pub struct OpenedSession {
+    pub token: String,
+    pub expires_at: crate::core::Instant,
+    pub association: AssociationId,
+    pub person: PersonId,
+    pub roles: Vec<String>,
+}
+
+/// Exchanges a one-time code for a new session; `None` when the code is unknown, used or
+/// expired. The API and the sign-in page share it.
+pub async fn open_session(state: &AppState, code: &str) -> Result<Option<OpenedSession>, ApiError> {
+    let code = code.to_owned();
     let now = state.clock.now();
     let store = state.service.store().clone();
     let token = secret()?;
@@ -142,17 +181,12 @@ async fn start_session(
         },
     )
     .await??;
-    let Some((association, person, roles)) = started else {
-        return Err(ApiError::unauthorized(
-            "The code is unknown, already used or expired; ask for a new one.",
-        ));
-    };
-    Ok(HttpResponse::build(StatusCode::CREATED).json(Session {
-        token: Some(token),
-        expires_at: time(now + chrono::Duration::minutes(minutes)),
-        association: association.to_string(),
-        person: person.to_string(),
-        roles: roles.iter().filter_map(|r| Role::parse(r)).collect(),
+    Ok(started.map(|(association, person, roles)| OpenedSession {
+        token,
+        expires_at: now + chrono::Duration::minutes(minutes),
+        association,
+        person,
+        roles,
     }))
 }
 
