@@ -10,4 +10,5 @@ mod keys;
 mod meetings;
 mod polls;
 mod records;
+mod robustness;
 mod whole_meetings;
