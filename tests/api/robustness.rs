@@ -103,3 +103,18 @@ api_test!(the_live_view_documents_its_events_with_the_snapshot_as_their_data, |a
     assert_eq!(data["contentMediaType"], "application/json");
     assert_eq!(data["contentSchema"]["$ref"], "#/components/schemas/LiveSnapshot");
 });
+
+api_test!(a_signature_in_hex_with_a_sign_is_a_malformed_request, |app| {
+    // Found by the api_payloads fuzz target: "+4" read as 0x04, so this signature was accepted
+    // as 64 bytes. It is no hexadecimal now, and the body is refused before anything is done.
+    let token = app.sign_in(SECRETARIAT);
+    let signature = "3866339b92dd32ef52919e1fcca1b975efaf999930971dcff146c5bc8a71b2f15b12739d40239c951c32ab20d726bac260eb+4ef9a7b9d75ad5d3afa3819ae0c";
+    let response = app.call(
+        Method::DELETE,
+        "/associations/coop/persons/nobody/keys/3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+        Some(&token),
+        Some(json!({"sequence": 3, "signature": signature})),
+    );
+    assert_eq!(response.0, StatusCode::BAD_REQUEST, "{}", response.1);
+    assert!(response.1["detail"].as_str().is_some_and(|d| d.contains("hexadecimal")), "{}", response.1);
+});
