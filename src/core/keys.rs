@@ -35,9 +35,10 @@ impl<const N: usize> Bytes<N> {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Exactly `2 × N` hexadecimal digits.
+    /// Exactly `2 × N` hexadecimal digits (either case; no sign, which `u8::from_str_radix`
+    /// alone would take).
     pub fn from_hex(text: &str) -> Option<Self> {
-        if text.len() != 2 * N || !text.is_ascii() {
+        if text.len() != 2 * N || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let mut out = [0u8; N];

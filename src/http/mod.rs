@@ -222,6 +222,7 @@ pub fn app(
     doc.info.version = API_VERSION.to_owned();
     declare_path_parameters(&mut doc);
     document_problems(&mut doc);
+    document_event_streams(&mut doc);
     let doc = web::Data::new(doc);
     app.app_data(doc)
         .configure(crate::web::configure)
@@ -267,7 +268,8 @@ fn declare_path_parameters(doc: &mut utoipa::openapi::OpenApi) {
 }
 
 /// Documents the problems every route may answer (malformed or oversized bodies, a missing
-/// session, failures of the service) and serves every problem as `application/problem+json`.
+/// session, an id in the path that is not valid, failures of the service) and serves every
+/// problem as `application/problem+json`.
 fn document_problems(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::security::SecurityRequirement;
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
@@ -284,7 +286,10 @@ fn document_problems(doc: &mut utoipa::openapi::OpenApi) {
                 .build(),
         )
     };
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        // Every id in a path is read before the handler runs: one that is no UUID and no
+        // readable key is a 404 (`route.invalid_id`) on every route that has one.
+        let has_ids = path.contains('{');
         let operations =
             [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head];
         for operation in operations.into_iter().flatten() {
@@ -312,6 +317,9 @@ fn document_problems(doc: &mut utoipa::openapi::OpenApi) {
                 common.push(("401", "Sign in first"));
                 common.push(("403", "Not allowed for the caller"));
             }
+            if has_ids {
+                common.push(("404", "No such resource, or an id in the path that is not valid"));
+            }
             if has_body {
                 common.push(("413", "The body is too large"));
                 common.push(("415", "The body is not JSON"));
@@ -322,6 +330,40 @@ fn document_problems(doc: &mut utoipa::openapi::OpenApi) {
                     .responses
                     .entry(status.to_owned())
                     .or_insert_with(|| problem(description));
+            }
+        }
+    }
+}
+
+/// Documents a server-sent event stream as what a client reads from it: each event an object of
+/// `event`, `data` and an optional `id`, whose `data` is the JSON of the schema the route names
+/// (`contentMediaType` and `contentSchema`, JSON Schema 2020-12), not that JSON itself.
+fn document_event_streams(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::extensions::Extensions;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    const EVENT_STREAM: &str = "text/event-stream";
+    for item in doc.paths.paths.values_mut() {
+        let operations =
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head];
+        for operation in operations.into_iter().flatten() {
+            for response in operation.responses.responses.values_mut() {
+                let utoipa::openapi::RefOr::T(response) = response else { continue };
+                let Some(content) = response.content.get_mut(EVENT_STREAM) else { continue };
+                let Some(payload) = content.schema.take() else { continue };
+                let payload = serde_json::to_value(&payload).unwrap_or_default();
+                let data = ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .content_media_type("application/json")
+                    .extensions(Some(Extensions::from_iter([("contentSchema", payload)])));
+                let event = ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .property("event", ObjectBuilder::new().schema_type(Type::String))
+                    .property("data", data)
+                    .property("id", ObjectBuilder::new().schema_type(Type::String))
+                    .required("event")
+                    .required("data")
+                    .description(Some("One server-sent event; `data` holds the JSON of the payload"));
+                content.schema = Some(event.into());
             }
         }
     }

@@ -193,7 +193,7 @@ struct Verifier {
 
 /// Verifies an export read from `input`. Never panics on bad input: every fault is a failure
 /// in the report.
-pub fn verify_export(input: impl BufRead, options: Options) -> Report {
+pub fn verify_export(mut input: impl BufRead, options: Options) -> Report {
     let mut v = Verifier {
         options,
         header: None,
@@ -210,16 +210,35 @@ pub fn verify_export(input: impl BufRead, options: Options) -> Report {
         failure: None,
     };
     let mut line_no = 0u64;
-    for line in input.lines() {
-        line_no += 1;
-        let text = match line {
-            Ok(text) => text,
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match input.read_until(b'\n', &mut buffer) {
+            Ok(0) => break,
+            Ok(_) => {}
             Err(e) => {
-                v.fail(line_no, None, Check::Format, format!("the export cannot be read: {e}"));
+                v.fail(line_no + 1, None, Check::Format, format!("the export cannot be read: {e}"));
                 break;
             }
+        }
+        line_no += 1;
+        // Every line ends in exactly one \n, as the export writes it: a last line without
+        // one is cut off, and a \r before it is another spelling of the line (refused with
+        // the line's own check below).
+        let Some(bytes) = buffer.strip_suffix(b"\n") else {
+            v.fail(
+                line_no,
+                None,
+                Check::Truncated,
+                format!("line {line_no} does not end in a newline: the export is cut off"),
+            );
+            break;
         };
-        v.line(line_no, &text);
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            v.fail(line_no, None, Check::Format, format!("line {line_no} is not UTF-8"));
+            break;
+        };
+        v.line(line_no, text);
         if v.failure.is_some() {
             break;
         }

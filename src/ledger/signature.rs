@@ -235,8 +235,9 @@ impl fmt::Debug for PublicKey {
     }
 }
 
+/// Hexadecimal digits only: `u8::from_str_radix` alone would also take a `+` sign.
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
+    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()

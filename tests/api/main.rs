@@ -10,5 +10,6 @@ mod keys;
 mod meetings;
 mod polls;
 mod records;
+mod robustness;
 mod storage_errors;
 mod whole_meetings;

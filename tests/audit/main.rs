@@ -3,6 +3,7 @@
 
 #[path = "../common/db.rs"]
 mod db;
+mod fuzzing;
 mod support;
 mod tampering;
 mod verify;

@@ -372,7 +372,6 @@ pub struct NewMotion {
     pub text: String,
     /// `ordinary`, `two_thirds`, `statute_amendment`, `dissolution`, `regulations` or
     /// `entrenched` (R7).
-    #[schema(value_type = String)]
     pub kind: DecisionKind,
     /// The proposal to attach to the convocation; required for a statute amendment,
     /// dissolution or regulations (Art. 20.3).
@@ -865,7 +864,6 @@ pub struct CheckIn {
     #[schema(value_type = Option<String>)]
     pub person: Option<PersonId>,
     /// `in_person` or `electronic` (only when the convocation offered it, Art. 8.11).
-    #[schema(value_type = String)]
     pub mode: Mode,
 }
 

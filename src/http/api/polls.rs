@@ -430,7 +430,6 @@ pub struct OpenPoll {
     #[schema(value_type = String)]
     pub item: AgendaItemId,
     /// `electronic` (ballots by name), `voice` or `written` (secret, on paper; Art. 8.10).
-    #[schema(value_type = String)]
     pub method: PollMethod,
     /// The poll whose declaration was challenged, when this is its new poll (Art. 17.5).
     #[schema(value_type = Option<String>)]
@@ -514,7 +513,6 @@ async fn close_poll(
 #[serde(deny_unknown_fields)]
 pub struct Declare {
     /// `adopted`, `rejected` or `no_quorum`; it must follow the count.
-    #[schema(value_type = String)]
     pub outcome: Outcome,
     /// The chair's signature over the declaration statement (docs/encoding.md), which binds
     /// the outcome and the counts.
@@ -606,7 +604,6 @@ pub struct CastBallot {
     #[schema(value_type = String)]
     pub member: MemberId,
     /// `for`, `against` or `abstain`.
-    #[schema(value_type = String)]
     pub choice: Choice,
     /// The caller's signature over the ballot statement (docs/encoding.md), which binds
     /// the association, meeting, item, poll (null for an advance ballot), member, caller and choice.

@@ -174,7 +174,7 @@ pub struct NewProxy {
     pub holder: HolderChoice,
     /// Voting instructions per agenda item: `for`, `against`, `abstain` or `free`.
     #[serde(default)]
-    #[schema(value_type = BTreeMap<String, String>)]
+    #[schema(value_type = BTreeMap<String, Instruction>)]
     pub instructions: BTreeMap<AgendaItemId, Instruction>,
     /// For a proxy recorded electronically: the representative's signature over the proxy
     /// statement (docs/encoding.md), which needs the proxy's `id`.

@@ -174,12 +174,10 @@ pub struct RegisterMember {
     pub id: Option<MemberId>,
     pub name: String,
     /// `gemeente`, `waterschap`, `provincie`, `staat` or `other_public_body` (Art. 4.3).
-    #[schema(value_type = String)]
     pub kind: MemberKind,
     #[schema(value_type = Option<String>)]
     pub email: Option<EmailAddress>,
     /// `nl` (default) or `en`.
-    #[schema(value_type = Option<String>)]
     #[serde(default)]
     pub language: Language,
 }
@@ -224,7 +222,7 @@ pub struct ChangeAddress {
 }
 
 /// Changes a member's registered e-mail address (secretariat).
-#[utoipa::path(tag = "register", request_body = ChangeAddress, responses((status = 200, body = MemberView), (status = 404, body = Problem)))]
+#[utoipa::path(tag = "register", request_body = ChangeAddress, responses((status = 200, body = MemberView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[put("/associations/{association}/members/{member}/email")]
 async fn change_address(
     state: web::Data<AppState>,
@@ -361,12 +359,11 @@ pub struct RegisterPerson {
     #[schema(value_type = Option<String>)]
     pub email: Option<EmailAddress>,
     /// `notary` or `lawyer`.
-    #[schema(value_type = Option<String>)]
     pub profession: Option<Profession>,
 }
 
 /// Registers a person (secretariat).
-#[utoipa::path(tag = "register", request_body = RegisterPerson, responses((status = 201, body = PersonView), (status = 409, body = Problem)))]
+#[utoipa::path(tag = "register", request_body = RegisterPerson, responses((status = 201, body = PersonView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/associations/{association}/persons")]
 async fn register_person(
     state: web::Data<AppState>,
@@ -396,12 +393,11 @@ pub struct AssignRepresentative {
     #[schema(value_type = String)]
     pub member: MemberId,
     /// `portfolio_holder` or `official` (Art. 8.5).
-    #[schema(value_type = String)]
     pub capacity: Capacity,
 }
 
 /// Registers that a person represents a member (secretariat).
-#[utoipa::path(tag = "register", request_body = AssignRepresentative, responses((status = 201, body = PersonView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+#[utoipa::path(tag = "register", request_body = AssignRepresentative, responses((status = 201, body = PersonView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/associations/{association}/persons/{person}/representations")]
 async fn assign_representative(
     state: web::Data<AppState>,
@@ -419,7 +415,7 @@ async fn assign_representative(
 }
 
 /// Ends a person's representation of a member (secretariat).
-#[utoipa::path(tag = "register", responses((status = 200, body = PersonView), (status = 404, body = Problem)))]
+#[utoipa::path(tag = "register", responses((status = 200, body = PersonView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[delete("/associations/{association}/persons/{person}/representations/{member}")]
 async fn withdraw_representative(
     state: web::Data<AppState>,
@@ -444,7 +440,7 @@ pub struct SupervisoryBoard {
 }
 
 /// Records who chairs the supervisory board and who deputises (secretariat).
-#[utoipa::path(tag = "register", request_body = SupervisoryBoard, responses((status = 204), (status = 404, body = Problem)))]
+#[utoipa::path(tag = "register", request_body = SupervisoryBoard, responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[put("/associations/{association}/supervisory-board")]
 async fn set_supervisory_board(
     state: web::Data<AppState>,

@@ -149,7 +149,6 @@ pub struct ProposeResolution {
     pub text: String,
     /// `ordinary` or `two_thirds`; a statute amendment, dissolution or regulations are decided
     /// only in a meeting convened specially for them.
-    #[schema(value_type = String)]
     pub kind: DecisionKind,
     /// The end of the voting period, RFC 3339.
     #[schema(value_type = String)]
@@ -199,7 +198,6 @@ pub struct CastResolutionVote {
     #[schema(value_type = String)]
     pub member: MemberId,
     /// `for`, `against` or `abstain`.
-    #[schema(value_type = String)]
     pub choice: Choice,
     /// The caller's signature over the resolution vote statement (docs/encoding.md), which
     /// binds the association, resolution, member, caller and choice.
