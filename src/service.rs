@@ -6,8 +6,9 @@
 //! accepted. Each association's state is cached in memory (a fold of its log), so a command
 //! does not refold the whole log; a failed transaction makes the cache rebuild from the log.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
+use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 
@@ -84,11 +85,169 @@ impl Cache {
     }
 }
 
+/// The most commands one transaction carries: enough to amortise a durable commit over many
+/// ballots, few enough that the first of them does not wait long for the last.
+pub const MAX_BATCH: usize = 1024;
+
+/// An association's writer: its cached state, and the commands waiting for the next batch.
+struct Entry {
+    cache: Mutex<Cache>,
+    queue: Mutex<VecDeque<Pending>>,
+}
+
+/// The cache, held; letting go of it wakes the command at the front of the queue, which then
+/// writes the next batch.
+struct Held<'a> {
+    // Fields drop in order: the lock is released before the front is woken.
+    guard: MutexGuard<'a, Cache>,
+    _wake: WakeFront<'a>,
+}
+
+struct WakeFront<'a>(&'a Entry);
+
+impl Drop for WakeFront<'_> {
+    fn drop(&mut self) {
+        if let Some(front) = lock(&self.0.queue).front() {
+            front.slot.wake();
+        }
+    }
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = Cache;
+    fn deref(&self) -> &Cache {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut Cache {
+        &mut self.guard
+    }
+}
+
+impl Entry {
+    fn new(cache: Cache) -> Self {
+        Self { cache: Mutex::new(cache), queue: Mutex::new(VecDeque::new()) }
+    }
+
+    fn hold(&self) -> Held<'_> {
+        Held { guard: lock(&self.cache), _wake: WakeFront(self) }
+    }
+
+    fn try_hold(&self) -> Option<Held<'_>> {
+        let guard = match self.cache.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        Some(Held { guard, _wake: WakeFront(self) })
+    }
+}
+
+/// A command waiting for its batch.
+struct Pending {
+    command: Command,
+    now: Instant,
+    notices: Notices,
+    slot: Arc<Slot>,
+}
+
+/// Where a waiting caller receives its outcome, or the word that it may write the next batch.
+#[derive(Default)]
+struct Slot {
+    state: Mutex<SlotState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct SlotState {
+    outcome: Option<Result<Committed, ServiceError>>,
+    turn: bool,
+}
+
+impl Slot {
+    fn finish(&self, outcome: Result<Committed, ServiceError>) {
+        lock(&self.state).outcome = Some(outcome);
+        self.ready.notify_one();
+    }
+
+    fn wake(&self) {
+        lock(&self.state).turn = true;
+        self.ready.notify_one();
+    }
+
+    fn take(&self) -> Option<Result<Committed, ServiceError>> {
+        lock(&self.state).outcome.take()
+    }
+
+    /// Sleeps until the outcome arrives, the caller is woken to write, or `timeout` passes.
+    fn wait(&self, timeout: Duration) {
+        let mut state = lock(&self.state);
+        if state.outcome.is_none() && !state.turn {
+            state = match self.ready.wait_timeout(state, timeout) {
+                Ok((state, _)) => state,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        state.turn = false;
+    }
+}
+
+/// A command carried out: its events, logged, and a receipt for each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub logged: Vec<Logged>,
+    /// `receipts[i]` proves `logged[i]` is in its stream's tree head signed by the
+    /// transaction that stored it.
+    pub receipts: Vec<Receipt>,
+}
+
+/// The same error again, for every other caller of a failed batch.
+fn copy_error(e: &ServiceError) -> ServiceError {
+    use diesel::result::Error as Db;
+    match e {
+        ServiceError::Refused(v) => ServiceError::Refused(v.clone()),
+        ServiceError::Store(s) => ServiceError::Store(match s {
+            StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+            StoreError::Migration(m) => StoreError::Migration(m.clone()),
+            StoreError::Corrupt { seq, reason } => StoreError::Corrupt { seq: *seq, reason: reason.clone() },
+            StoreError::UnknownAssociation(a) => StoreError::UnknownAssociation(*a),
+            StoreError::AssociationExists(a) => StoreError::AssociationExists(*a),
+            StoreError::Query(Db::DatabaseError(kind, info)) => {
+                StoreError::Query(Db::DatabaseError(*kind, Box::new(info.message().to_owned())))
+            }
+            StoreError::Query(other) => StoreError::Query(Db::QueryBuilderError(other.to_string().into())),
+        }),
+        ServiceError::Profile(p) => ServiceError::NoProof(p.to_string()),
+        ServiceError::NoProof(m) => ServiceError::NoProof(m.clone()),
+        ServiceError::Export(m) => ServiceError::Export(m.clone()),
+    }
+}
+
+/// The receipt of an event just logged, against the head its batch signed for its stream.
+fn receipt_in(
+    cache: &Cache,
+    heads: &HashMap<String, SignedTreeHead>,
+    logged: &Logged,
+) -> Result<Receipt, ServiceError> {
+    let missing = || ServiceError::NoProof(format!("no receipt for event {}", logged.seq));
+    let head = heads.get(&logged.stream).ok_or_else(missing)?;
+    let tree = cache.trees.get(&logged.stream).ok_or_else(missing)?;
+    let index = u64::try_from(logged.stream_index).map_err(|_| missing())?;
+    Ok(Receipt {
+        leaf_index: index,
+        leaf_hash: tree.leaf_hash_at(index).ok_or_else(missing)?,
+        inclusion_proof: tree.inclusion_proof(index, head.head.size).ok_or_else(missing)?,
+        tree_head: *head,
+    })
+}
+
 pub struct Service {
     store: Store,
     /// Signs the tree heads; never leaves the service.
     key: SigningKey,
-    caches: Mutex<HashMap<AssociationId, Arc<Mutex<Cache>>>>,
+    caches: Mutex<HashMap<AssociationId, Arc<Entry>>>,
     /// Where people reach the service, which its e-mail links to.
     public_url: String,
     /// Told after a command queued notices, so the mail worker sends them at once.
@@ -158,8 +317,8 @@ impl Service {
 
     /// What an association's e-mail says about the service: its name and the public address.
     pub fn mail_context(&self, association: AssociationId) -> Result<MailContext, ServiceError> {
-        let cache = self.cache(association)?;
-        let name = lock(&cache).name.clone();
+        let entry = self.cache(association)?;
+        let name = entry.hold().name.clone();
         Ok(MailContext { association_name: name, public_url: self.public_url.clone(), organizer_email: None })
     }
 
@@ -186,7 +345,7 @@ impl Service {
         Ok(profile)
     }
 
-    fn cache(&self, association: AssociationId) -> Result<Arc<Mutex<Cache>>, ServiceError> {
+    fn cache(&self, association: AssociationId) -> Result<Arc<Entry>, ServiceError> {
         if let Some(cache) = lock(&self.caches).get(&association) {
             return Ok(Arc::clone(cache));
         }
@@ -195,12 +354,15 @@ impl Service {
         let mut caches = lock(&self.caches);
         let cache = caches
             .entry(association)
-            .or_insert_with(|| Arc::new(Mutex::new(Cache::new(association, stored.name, stored.profile))));
+            .or_insert_with(|| Arc::new(Entry::new(Cache::new(association, stored.name, stored.profile))));
         Ok(Arc::clone(cache))
     }
 
     /// Carries out a command for an association at `now`: returns its events, logged, once
     /// they are durable, with the notices they cause queued in the same transaction.
+    ///
+    /// Blocks until the command's batch has committed (see [`Service::execute_many`] for how
+    /// concurrent commands share a transaction); call it from a blocking thread.
     pub fn execute(
         &self,
         association: AssociationId,
@@ -218,88 +380,230 @@ impl Service {
         now: Instant,
         notices: Notices,
     ) -> Result<Vec<Logged>, ServiceError> {
-        let cache = self.cache(association)?;
-        let mut cache = lock(&cache);
+        Ok(self.execute_with_receipts(association, command, now, notices)?.logged)
+    }
+
+    /// [`Service::execute_with`], returning with the events a receipt for each: its inclusion in
+    /// the tree head signed by the transaction that stored it.
+    pub fn execute_with_receipts(
+        &self,
+        association: AssociationId,
+        command: Command,
+        now: Instant,
+        notices: Notices,
+    ) -> Result<Committed, ServiceError> {
+        let entry = self.cache(association)?;
+        let slot = Arc::new(Slot::default());
+        lock(&entry.queue).push_back(Pending { command, now, notices, slot: Arc::clone(&slot) });
+        self.outcome_of(association, &entry, &slot)
+    }
+
+    /// Carries out several commands of one association in order, each decided against the
+    /// state that includes the ones before it; returns each one's outcome (a refused command
+    /// does not stop the others). They are committed in as few transactions as the batch cap
+    /// allows (bulk loading a register, the benchmark's set-up). The outer error is for a
+    /// command that could not be tried at all (an unknown association).
+    pub fn execute_many(
+        &self,
+        association: AssociationId,
+        commands: Vec<(Command, Instant)>,
+        notices: Notices,
+    ) -> Result<Vec<Result<Vec<Logged>, ServiceError>>, ServiceError> {
+        let entry = self.cache(association)?;
+        let slots: Vec<Arc<Slot>> = commands.iter().map(|_| Arc::new(Slot::default())).collect();
+        {
+            let mut queue = lock(&entry.queue);
+            for ((command, now), slot) in commands.into_iter().zip(&slots) {
+                queue.push_back(Pending { command, now, notices, slot: Arc::clone(slot) });
+            }
+        }
+        Ok(slots.iter().map(|slot| self.outcome_of(association, &entry, slot).map(|c| c.logged)).collect())
+    }
+
+    /// Group commit. Every command waits in its association's queue; whoever holds the cache
+    /// (the writer) takes up to [`MAX_BATCH`] commands from the queue's front and carries them
+    /// out in one transaction, then hands each its outcome. A caller whose command is not yet
+    /// done becomes the writer when the cache is free, or sleeps until its outcome arrives or
+    /// it is woken to write (the writer wakes the queue's front when it lets go of the cache).
+    fn outcome_of(
+        &self,
+        association: AssociationId,
+        entry: &Entry,
+        slot: &Slot,
+    ) -> Result<Committed, ServiceError> {
+        loop {
+            if let Some(outcome) = slot.take() {
+                return outcome;
+            }
+            if let Some(mut cache) = entry.try_hold() {
+                if let Some(outcome) = slot.take() {
+                    return outcome;
+                }
+                let batch: Vec<Pending> = {
+                    let mut queue = lock(&entry.queue);
+                    let n = queue.len().min(MAX_BATCH);
+                    queue.drain(..n).collect()
+                };
+                self.commit(association, &mut cache, batch);
+                continue;
+            }
+            // The timeout only bounds a wait whose wake-up was missed; none is expected.
+            slot.wait(Duration::from_millis(50));
+        }
+    }
+
+    /// Carries out a batch in one transaction and hands every command of it its outcome.
+    fn commit(&self, association: AssociationId, cache: &mut Cache, batch: Vec<Pending>) {
+        if batch.is_empty() {
+            return;
+        }
         cache.reset_if_invalid();
+        match self.commit_batch(association, cache, &batch) {
+            Ok(outcomes) => {
+                for (pending, outcome) in batch.iter().zip(outcomes) {
+                    pending.slot.finish(outcome.map_err(ServiceError::Refused));
+                }
+            }
+            Err(e) => {
+                // The transaction failed: nothing of the batch is stored, and every caller
+                // hears why.
+                for pending in batch.iter().skip(1) {
+                    pending.slot.finish(Err(copy_error(&e)));
+                }
+                if let Some(first) = batch.first() {
+                    first.slot.finish(Err(e));
+                }
+            }
+        }
+    }
+
+    /// The transaction of a batch: take the log lock, catch up, then for each command in turn
+    /// decide it against the state so far, fold its events in, write their projections, append
+    /// them and queue their notices; sign one tree head per stream that grew; commit. Returns
+    /// each command's events with their receipts, or the core's refusal of it.
+    fn commit_batch(
+        &self,
+        association: AssociationId,
+        cache: &mut Cache,
+        batch: &[Pending],
+    ) -> Result<Vec<Result<Committed, RuleViolation>>, ServiceError> {
         let mut conn = self.store.connection()?;
         let a = association.to_string();
         let mut applied = false;
         let outcome = crate::store::transaction::<_, ServiceError>(&mut conn, |c| {
             let head = log::lock_head(c, association)?;
             if head != cache.last_seq {
-                catch_up(c, association, &mut cache)?;
+                catch_up(c, association, cache)?;
             }
-            let events = handle(&cache.state, command, now)?;
-            let mut to_log = Vec::with_capacity(events.len());
-            let mut next: BTreeMap<String, i64> = BTreeMap::new();
-            for event in &events {
-                let stream = log::stream_of(event);
-                let index = match next.get(&stream) {
-                    Some(i) => *i,
-                    None => log::next_index(c, association, &stream)?,
+            let mut seq = head;
+            let mut decided: Vec<Result<Vec<Logged>, RuleViolation>> = Vec::with_capacity(batch.len());
+            let mut queued = 0;
+            let mut grown: Vec<(String, Option<crate::core::MeetingId>)> = Vec::new();
+            let mut latest: Option<Instant> = None;
+            for pending in batch {
+                let events = match handle(&cache.state, pending.command.clone(), pending.now) {
+                    Ok(events) => events,
+                    Err(refusal) => {
+                        decided.push(Err(refusal));
+                        continue;
+                    }
                 };
-                next.insert(stream, index + 1);
-                to_log.push((event.clone(), index));
-            }
-            applied = true;
-            for event in &events {
-                apply(&mut cache.state, event);
-                projection::project(c, &a, &cache.state, event)?;
-            }
-            let logged = log::append(c, association, head, &to_log)?;
-            // The notices the events cause, in the same transaction: if they cannot be
-            // queued, the command fails and nothing is stored.
-            let queued = match notices {
-                Notices::Queue => {
-                    let ctx = MailContext {
-                        association_name: cache.name.clone(),
-                        public_url: self.public_url.clone(),
-                        organizer_email: None,
+                // Each stream's next position is the size of its tree: the cache holds every
+                // leaf of the log up to `seq`.
+                let mut to_log = Vec::with_capacity(events.len());
+                let mut next: BTreeMap<String, i64> = BTreeMap::new();
+                for event in &events {
+                    let stream = log::stream_of(event);
+                    let index = match next.get(&stream) {
+                        Some(i) => *i,
+                        None => {
+                            cache.trees.get(&stream).map_or(0, |t| i64::try_from(t.len()).unwrap_or(i64::MAX))
+                        }
                     };
-                    crate::mail::queue::enqueue(c, association, &cache.state, &logged, &ctx, now)?
+                    next.insert(stream, index + 1);
+                    to_log.push((event.clone(), index));
                 }
-                Notices::Withhold => 0,
-            };
-            // Each stream that grew gets a new tree head, signed, in the same transaction.
-            let mut grown: Vec<String> = Vec::new();
-            let mut heads_at: Vec<(String, Instant)> = Vec::new();
-            for l in &logged {
-                cache.trees.entry(l.stream.clone()).or_default().push_leaf_hash(log::leaf_of(association, l));
-                if !grown.contains(&l.stream) {
-                    grown.push(l.stream.clone());
+                applied = true;
+                for event in &events {
+                    apply(&mut cache.state, event);
+                    projection::project(c, &a, &cache.state, event)?;
                 }
+                let logged = log::insert_events(c, association, seq, &to_log)?;
+                seq += i64::try_from(logged.len()).unwrap_or(i64::MAX);
+                // The notices the events cause, in the same transaction: if they cannot be
+                // queued, the batch fails and nothing is stored.
+                queued += match pending.notices {
+                    Notices::Queue => {
+                        let ctx = MailContext {
+                            association_name: cache.name.clone(),
+                            public_url: self.public_url.clone(),
+                            organizer_email: None,
+                        };
+                        crate::mail::queue::enqueue(c, association, &cache.state, &logged, &ctx, pending.now)?
+                    }
+                    Notices::Withhold => 0,
+                };
+                for l in &logged {
+                    cache
+                        .trees
+                        .entry(l.stream.clone())
+                        .or_default()
+                        .push_leaf_hash(log::leaf_of(association, l));
+                    if !grown.iter().any(|(s, _)| *s == l.stream) {
+                        grown.push((l.stream.clone(), l.event.fact.meeting()));
+                    }
+                }
+                latest = Some(latest.map_or(pending.now, |t| t.max(pending.now)));
+                decided.push(Ok(logged));
             }
-            for stream in grown {
+            if seq != head {
+                log::set_head(c, association, seq)?;
+            }
+            // Each stream that grew gets one new tree head, signed, in the same transaction.
+            let mut heads: HashMap<String, SignedTreeHead> = HashMap::new();
+            for (stream, meeting) in grown {
                 let tree = cache
                     .trees
                     .get(&stream)
                     .ok_or_else(|| ServiceError::NoProof(format!("no tree for {stream}")))?;
-                let meeting = logged.iter().find(|l| l.stream == stream).and_then(|l| l.event.fact.meeting());
                 // Heads of a stream are signed in time order, even when commands carry moments
                 // out of order (two requests racing for the lock, a clock stepping back).
                 let previous = match cache.head_at.get(&stream) {
                     Some(at) => Some(*at),
                     None => log::read_head(c, association, &stream, None)?.map(|h| h.head.timestamp),
                 };
+                let now = latest.unwrap_or_else(|| previous.unwrap_or_default());
                 let timestamp = previous.map_or(now, |p| p.max(now));
                 let signed =
                     TreeHead { association, meeting, size: tree.len(), root: tree.root(), timestamp }
                         .sign(&self.key);
                 log::store_head(c, &stream, &signed)?;
-                heads_at.push((stream, timestamp));
+                heads.insert(stream, signed);
             }
-            Ok((logged, heads_at, queued))
+            let mut outcomes = Vec::with_capacity(decided.len());
+            for d in decided {
+                outcomes.push(match d {
+                    Ok(logged) => {
+                        let receipts = logged.iter().map(|l| receipt_in(cache, &heads, l)).collect::<Result<
+                            Vec<_>,
+                            _,
+                        >>(
+                        )?;
+                        Ok(Committed { logged, receipts })
+                    }
+                    Err(refusal) => Err(refusal),
+                });
+            }
+            Ok((outcomes, heads, queued, seq))
         });
         match outcome {
-            Ok((logged, heads_at, queued)) => {
-                if let Some(last) = logged.last() {
-                    cache.last_seq = last.seq;
-                }
-                cache.head_at.extend(heads_at);
+            Ok((outcomes, heads, queued, seq)) => {
+                cache.last_seq = seq;
+                cache.head_at.extend(heads.into_iter().map(|(stream, h)| (stream, h.head.timestamp)));
                 if queued > 0 {
                     self.mail_signal.notify_one();
                 }
-                Ok(logged)
+                Ok(outcomes)
             }
             Err(e) => {
                 if applied {
@@ -365,12 +669,16 @@ impl Service {
         association: AssociationId,
         f: impl FnOnce(&Association) -> R,
     ) -> Result<R, ServiceError> {
-        let cache = self.cache(association)?;
-        let mut cache = lock(&cache);
+        let entry = self.cache(association)?;
+        // The log's head is read before the cache is held, so that a reader does not keep the
+        // writer waiting on a query: a cache at or past that head is current enough. The
+        // connection goes back to the pool first: whoever holds the cache may need one, and
+        // is never kept waiting by someone who holds a connection and waits for the cache.
+        let head = log::head(&mut *self.store.connection()?, association)?;
+        let mut cache = entry.hold();
         cache.reset_if_invalid();
-        let mut conn = self.store.connection()?;
-        if log::head(&mut conn, association)? != cache.last_seq {
-            catch_up(&mut conn, association, &mut cache)?;
+        if cache.last_seq < head {
+            catch_up(&mut *self.store.connection()?, association, &mut cache)?;
         }
         Ok(f(&cache.state))
     }
@@ -387,9 +695,8 @@ impl Service {
     ) -> Result<u64, ServiceError> {
         use crate::ledger::export::{End, Entry, FORMAT, Head, Header, Line, VERSION};
         let io = |e: std::io::Error| ServiceError::Export(e.to_string());
-        let mut conn = self.store.connection()?;
-        let stored = associations::get(&mut conn, association)?;
-        // The meeting and the meetings it follows up, whose decisions it may carry.
+        // The meeting and the meetings it follows up, whose decisions it may carry. Read
+        // before a connection is taken: the cache is never waited for with a connection held.
         let chain = self.read(association, |s| {
             let mut chain = Vec::new();
             let mut next = s.meetings.get(&meeting);
@@ -405,6 +712,8 @@ impl Service {
         if chain.is_empty() {
             return Err(ServiceError::NoProof(format!("there is no meeting {meeting}")));
         }
+        let mut conn = self.store.connection()?;
+        let stored = associations::get(&mut conn, association)?;
         let mut streams = vec![log::ASSOCIATION_STREAM.to_owned()];
         streams.extend(chain.iter().rev().map(|m| m.to_string()));
         let until = log::head(&mut conn, association)?;
@@ -480,12 +789,16 @@ impl Service {
         association: AssociationId,
         f: impl FnOnce(&Cache) -> Result<R, ServiceError>,
     ) -> Result<R, ServiceError> {
-        let cache = self.cache(association)?;
-        let mut cache = lock(&cache);
+        let entry = self.cache(association)?;
+        // The log's head is read before the cache is held, so that a reader does not keep the
+        // writer waiting on a query: a cache at or past that head is current enough. The
+        // connection goes back to the pool first: whoever holds the cache may need one, and
+        // is never kept waiting by someone who holds a connection and waits for the cache.
+        let head = log::head(&mut *self.store.connection()?, association)?;
+        let mut cache = entry.hold();
         cache.reset_if_invalid();
-        let mut conn = self.store.connection()?;
-        if log::head(&mut conn, association)? != cache.last_seq {
-            catch_up(&mut conn, association, &mut cache)?;
+        if cache.last_seq < head {
+            catch_up(&mut *self.store.connection()?, association, &mut cache)?;
         }
         f(&cache)
     }
@@ -543,6 +856,7 @@ impl Service {
             })
         };
         let (from_head, to_head) = (head(from)?, head(to)?);
+        drop(conn);
         self.with_cache(association, |cache| {
             let tree = cache
                 .trees

@@ -116,8 +116,22 @@ pub fn next_index(
     Ok(max.map_or(0, |m| m + 1))
 }
 
-/// Appends events after `last_seq` (the head taken under [`lock_head`]); returns them logged.
+/// Appends events after `last_seq` (the head taken under [`lock_head`]) and moves the head
+/// past them; returns them logged.
 pub fn append(
+    conn: &mut DbConnection,
+    association: AssociationId,
+    last_seq: i64,
+    events_to_log: &[(Event, i64)],
+) -> Result<Vec<Logged>, StoreError> {
+    let logged = insert_events(conn, association, last_seq, events_to_log)?;
+    set_head(conn, association, last_seq + events_to_log.len() as i64)?;
+    Ok(logged)
+}
+
+/// Inserts events after `last_seq` (under [`lock_head`]) without moving the head: a batch of
+/// commands inserts the events of each in turn and moves the head once, with [`set_head`].
+pub fn insert_events(
     conn: &mut DbConnection,
     association: AssociationId,
     last_seq: i64,
@@ -145,11 +159,15 @@ pub fn append(
         diesel::insert_into(events::table).values(row).execute(conn)?;
         logged.push(Logged { seq, stream, stream_index: *stream_index, event: event.clone(), body });
     }
-    let new_head = last_seq + events_to_log.len() as i64;
-    diesel::update(log_head::table.filter(log_head::association_id.eq(&a)))
-        .set(log_head::last_seq.eq(new_head))
-        .execute(conn)?;
     Ok(logged)
+}
+
+/// Moves the log's head to `seq`, the last event inserted (under [`lock_head`]).
+pub fn set_head(conn: &mut DbConnection, association: AssociationId, seq: i64) -> Result<(), StoreError> {
+    diesel::update(log_head::table.filter(log_head::association_id.eq(association.to_string())))
+        .set(log_head::last_seq.eq(seq))
+        .execute(conn)?;
+    Ok(())
 }
 
 fn decode(rows: Vec<EventRow>) -> Result<Vec<Logged>, StoreError> {

@@ -692,32 +692,48 @@ async fn cast_ballot(
     caller.may_write(a)?;
     must_exist(&state, a, meeting, None).await?;
     let CastBallot { member, choice, signature } = body.into_inner();
-    let outcome = state
-        .execute(
-            a,
-            Command::CastBallot { meeting, item, member, person: caller.person, choice, signed: signature },
-        )
-        .await;
-    let (logged, status) = match outcome {
-        Ok(logged) => (logged, StatusCode::CREATED),
+    // The receipt comes from the transaction that stored the ballot (its batch's signed head),
+    // so that answering needs no second trip to the log.
+    let command =
+        Command::CastBallot { meeting, item, member, person: caller.person, choice, signed: signature };
+    let service = std::sync::Arc::clone(&state.service);
+    let now = state.clock.now();
+    let outcome =
+        web::block(move || service.execute_with_receipts(a, command, now, crate::service::Notices::Queue))
+            .await?
+            .map_err(ApiError::from);
+    let committed = match outcome {
+        Ok(committed) => committed,
         // Refused by the statutes: an identical retry of a stored ballot is answered with it.
-        Err(refusal) => match (refusal.problem.rule.is_some(), signature) {
-            (true, Some(signed)) => {
-                let ballot = SignedBallot { meeting, item, member, person: caller.person, choice, signed };
-                let service = std::sync::Arc::clone(&state.service);
-                match web::block(move || service.recorded_ballot(a, &ballot)).await?? {
-                    Some(original) => (vec![original], StatusCode::OK),
-                    None => return Err(refusal),
-                }
-            }
-            _ => return Err(refusal),
-        },
+        Err(refusal) => {
+            let Some(signed) = signature.filter(|_| refusal.problem.rule.is_some()) else {
+                return Err(refusal);
+            };
+            let ballot = SignedBallot { meeting, item, member, person: caller.person, choice, signed };
+            let service = std::sync::Arc::clone(&state.service);
+            let Some(original) = web::block(move || service.recorded_ballot(a, &ballot)).await?? else {
+                return Err(refusal);
+            };
+            let original = [original];
+            let (mut receipt, cast) = receipt(&original).ok_or_else(|| {
+                tracing::error!("a recorded ballot is not a BallotCast event");
+                ApiError::internal()
+            })?;
+            receipt.already_recorded = true;
+            receipt.log_receipt = Some(super::log_receipt(&state, a, cast).await?);
+            return Ok(HttpResponse::Ok().json(receipt));
+        }
     };
-    let (mut receipt, cast) = receipt(&logged).ok_or_else(|| {
+    state.live.publish(a, &committed.logged);
+    let (mut receipt, cast) = receipt(&committed.logged).ok_or_else(|| {
         tracing::error!("an accepted ballot caused no BallotCast event");
         ApiError::internal()
     })?;
-    receipt.already_recorded = status == StatusCode::OK;
-    receipt.log_receipt = Some(super::log_receipt(&state, a, cast).await?);
-    Ok(HttpResponse::build(status).json(receipt))
+    let proof =
+        committed.logged.iter().zip(&committed.receipts).find(|(l, _)| l.seq == cast.seq).map(|(_, r)| r);
+    receipt.log_receipt = Some(match proof {
+        Some(r) => super::records::receipt_view(r),
+        None => super::log_receipt(&state, a, cast).await?,
+    });
+    Ok(HttpResponse::Created().json(receipt))
 }
