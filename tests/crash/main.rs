@@ -5,14 +5,16 @@
 //! - every ballot for which a receipt was returned is in the log, at the index its receipt
 //!   names, with the leaf hash its receipt names (no index lost or reused), its receipt's
 //!   signed head verifies, and the log after the restart is consistent with that head;
-//! - the exported log verifies as an auditor verifies it (`ledger::audit::verify_export`);
+//! - the service's latest signed head is the head of the log stored in its database;
+//! - the exported log verifies as an auditor verifies it (`ledger::audit::verify_export`), and
+//!   holds the entries read from the database (after every `STEMBUS_CRASH_FULL_EVERY` cycles);
 //! - every ballot that got no answer, retried as the same signed request, is acknowledged
 //!   (201 when it had not been stored, 200 `already_recorded` when it had), and the log then
 //!   holds every acknowledged ballot exactly once and nothing else.
 //!
 //! Settings (environment): `STEMBUS_CRASH_CYCLES` (default 100), `STEMBUS_CRASH_SEED` (default
 //! from the clock; printed, so a failing run can be repeated), `STEMBUS_CRASH_VOTERS` (default
-//! 8), `STEMBUS_CRASH_BINARY` (default: the `stembus` this test was built with). The summary
+//! 8), `STEMBUS_CRASH_FULL_EVERY` (default 1), `STEMBUS_CRASH_BINARY` (default: the `stembus` this test was built with). The summary
 //! line at the end gives the counts docs/reliability.md reports.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
