@@ -238,7 +238,7 @@ fn receipt_in(
         leaf_index: index,
         leaf_hash: tree.leaf_hash_at(index).ok_or_else(missing)?,
         inclusion_proof: tree.inclusion_proof(index, head.head.size).ok_or_else(missing)?,
-        tree_head: head.clone(),
+        tree_head: *head,
     })
 }
 

@@ -684,7 +684,6 @@ async fn cast_ballot(
 ) -> Result<HttpResponse, ApiError> {
     let (a, meeting, item) = path.into_inner();
     caller.may_write(a)?;
-    must_exist(&state, a, meeting, None).await?;
     let CastBallot { member, choice, signature } = body.into_inner();
     // The receipt comes from the transaction that stored the ballot (its batch's signed head),
     // so that answering needs no second trip to the log.
@@ -692,9 +691,19 @@ async fn cast_ballot(
         Command::CastBallot { meeting, item, member, person: caller.person, choice, signed: signature };
     let service = std::sync::Arc::clone(&state.service);
     let now = state.clock.now();
-    let committed =
-        web::block(move || service.execute_with_receipts(a, command, now, crate::service::Notices::Queue))
-            .await??;
+    let committed = match web::block(move || {
+        service.execute_with_receipts(a, command, now, crate::service::Notices::Queue)
+    })
+    .await?
+    {
+        Ok(committed) => committed,
+        // An accepted ballot names a meeting that exists; only a refused one is asked
+        // whether its meeting does, so that an unknown meeting is a 404 as on every route.
+        Err(refused) => {
+            must_exist(&state, a, meeting, None).await?;
+            return Err(refused.into());
+        }
+    };
     state.live.publish(a, &committed.logged);
     let (mut receipt, cast) = receipt(&committed.logged).ok_or_else(|| {
         tracing::error!("an accepted ballot caused no BallotCast event");
