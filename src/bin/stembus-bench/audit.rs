@@ -26,7 +26,7 @@ pub struct Audit {
     pub export_bytes: u64,
     pub seconds: f64,
     pub signatures_per_second: f64,
-    /// The child's peak resident memory (`ru_maxrss` of the waited-for child).
+    /// The child's peak resident memory (its VmHWM, sampled while it runs).
     pub peak_rss_mb: f64,
     pub verified: bool,
     pub set_up_seconds: f64,
@@ -90,18 +90,46 @@ pub fn audit(stembus: &Path, dir: &Path, ballots: usize, seed: &[u8; 32]) -> any
     let export_bytes = std::fs::metadata(&file)?.len();
 
     let started = Instant::now();
-    let output = std::process::Command::new(stembus)
+    let mut child = std::process::Command::new(stembus)
         .args(["audit", "verify", "--json", "--service-key", &key])
         .arg(&file)
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
         .with_context(|| format!("cannot run {}", stembus.display()))?;
+    // The verifier's peak memory: the kernel's high-water mark of its resident set (VmHWM in
+    // /proc/PID/status), read every 5 ms while it runs. Not ru_maxrss: a child spawned from
+    // this process inherits, at exec, the high-water mark of this process's own memory.
+    let status_file = format!("/proc/{}/status", child.id());
+    let stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if let Some(mut s) = stdout {
+            let _ = std::io::Read::read_to_end(&mut s, &mut out);
+        }
+        out
+    });
+    let mut peak_kb = 0u64;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
     let seconds = started.elapsed().as_secs_f64();
-    // ru_maxrss of the children waited for: the verifier is this process's only child.
-    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;
-    let peak_rss_mb = usage.max_rss() as f64 / 1024.0;
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).with_context(|| {
-        format!("the verifier printed no report: {}", String::from_utf8_lossy(&output.stderr))
-    })?;
+    let stdout = reader.join().unwrap_or_default();
+    let peak_rss_mb = peak_kb as f64 / 1024.0;
+    let output = std::process::Output { status, stdout, stderr: Vec::new() };
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("the verifier printed no report (status {})", output.status))?;
     let verified = output.status.success() && report["verified"] == serde_json::Value::Bool(true);
     if !verified {
         eprintln!("  the export does not verify: {}", report["failure"]);
