@@ -690,7 +690,6 @@ async fn cast_ballot(
 ) -> Result<HttpResponse, ApiError> {
     let (a, meeting, item) = path.into_inner();
     caller.may_write(a)?;
-    must_exist(&state, a, meeting, None).await?;
     let CastBallot { member, choice, signature } = body.into_inner();
     // The receipt comes from the transaction that stored the ballot (its batch's signed head),
     // so that answering needs no second trip to the log.
@@ -704,8 +703,11 @@ async fn cast_ballot(
             .map_err(ApiError::from);
     let committed = match outcome {
         Ok(committed) => committed,
-        // Refused by the statutes: an identical retry of a stored ballot is answered with it.
+        // Refused: an identical retry of a stored ballot is answered with it; otherwise the
+        // refusal stands. An accepted ballot names a meeting that exists; only a refused one is
+        // asked whether its meeting does, so that an unknown meeting is a 404 as on every route.
         Err(refusal) => {
+            must_exist(&state, a, meeting, None).await?;
             let Some(signed) = signature.filter(|_| refusal.problem.rule.is_some()) else {
                 return Err(refusal);
             };

@@ -1,0 +1,218 @@
+//! The audit of a large meeting: set up through the service on a SQLite file, exported as an
+//! auditor downloads it, and verified by `stembus audit verify` run as a child process, whose
+//! time and peak memory are measured. And the recount of a large poll by the core alone.
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use ed25519_dalek::SigningKey;
+
+use stembus::core::{Association, Command, Fact, RulesProfile, apply, handle};
+use stembus::service::Service;
+use stembus::store::Store;
+
+use crate::intake::{run_all, set_up};
+use crate::meeting::{self, at};
+
+/// What the audit measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Audit {
+    pub ballots: usize,
+    pub entries: u64,
+    /// Signatures the verifier checked: statements (ballots, key enrolments) and tree heads.
+    pub signatures: u64,
+    pub export_bytes: u64,
+    pub seconds: f64,
+    pub signatures_per_second: f64,
+    /// The child's peak resident memory (its VmHWM, sampled while it runs).
+    pub peak_rss_mb: f64,
+    pub verified: bool,
+    pub set_up_seconds: f64,
+}
+
+/// A meeting of `ballots` voters, each casting one signed ballot, the poll closed; exported
+/// and verified by `stembus` (the binary at `stembus`).
+pub fn audit(stembus: &Path, dir: &Path, ballots: usize, seed: &[u8; 32]) -> anyhow::Result<Audit> {
+    let t0 = Instant::now();
+    let store = Store::open(&dir.join("audit.sqlite").display().to_string())?;
+    store.migrate()?;
+    let service = Service::new(store, SigningKey::from_bytes(seed));
+    let (keys, state) = set_up(&service, ballots, seed)?;
+    // The ballots are signed on two threads, then carried out in large batches.
+    let half = ballots / 2;
+    let (first, second) = keys.split_at(half);
+    let sign = |lo: usize, part: &[SigningKey]| {
+        part.iter()
+            .enumerate()
+            .map(|(k, key)| {
+                let i = lo + k;
+                (meeting::signed_ballot(&state, i, meeting::choice(i, 0), key, 2), at(meeting::VOTE_AT))
+            })
+            .collect::<Vec<_>>()
+    };
+    let signed: Vec<(Command, stembus::core::Instant)> = std::thread::scope(|s| {
+        let a = s.spawn(|| sign(0, first));
+        let mut b = sign(half, second);
+        let mut all = a.join().unwrap_or_default();
+        all.append(&mut b);
+        all
+    });
+    drop(state);
+    run_all(&service, signed)?;
+    run_all(
+        &service,
+        vec![(
+            Command::ClosePoll {
+                meeting: meeting::meeting(),
+                poll: meeting::poll(),
+                by: meeting::chair(),
+                counts: None,
+            },
+            at("2026-06-10T19:30:00+02:00"),
+        )],
+    )?;
+    let file = dir.join("audit.export");
+    {
+        let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&file)?);
+        service.export(
+            meeting::association(),
+            meeting::meeting(),
+            at("2026-06-11T09:00:00+02:00"),
+            &mut out,
+        )?;
+        out.flush()?;
+    }
+    let key = service.public_key().to_hex();
+    drop(service);
+    let set_up_seconds = t0.elapsed().as_secs_f64();
+    let export_bytes = std::fs::metadata(&file)?.len();
+
+    let started = Instant::now();
+    let mut child = std::process::Command::new(stembus)
+        .args(["audit", "verify", "--json", "--service-key", &key])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot run {}", stembus.display()))?;
+    // The verifier's peak memory: the kernel's high-water mark of its resident set (VmHWM in
+    // /proc/PID/status), read every 5 ms while it runs. Not ru_maxrss: a child spawned from
+    // this process inherits, at exec, the high-water mark of this process's own memory.
+    let status_file = format!("/proc/{}/status", child.id());
+    let stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if let Some(mut s) = stdout {
+            let _ = std::io::Read::read_to_end(&mut s, &mut out);
+        }
+        out
+    });
+    let mut peak_kb = 0u64;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak_kb = peak_kb.max(kb);
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let stdout = reader.join().unwrap_or_default();
+    let peak_rss_mb = peak_kb as f64 / 1024.0;
+    let output = std::process::Output { status, stdout, stderr: Vec::new() };
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("the verifier printed no report (status {})", output.status))?;
+    let verified = output.status.success() && report["verified"] == serde_json::Value::Bool(true);
+    if !verified {
+        eprintln!("  the export does not verify: {}", report["failure"]);
+    }
+    let signatures = report["signatures"].as_u64().unwrap_or(0) + report["tree_heads"].as_u64().unwrap_or(0);
+    let _ = std::fs::remove_file(&file);
+    Ok(Audit {
+        ballots,
+        entries: report["entries"].as_u64().unwrap_or(0),
+        signatures,
+        export_bytes,
+        seconds,
+        signatures_per_second: signatures as f64 / seconds,
+        peak_rss_mb,
+        verified,
+        set_up_seconds,
+    })
+}
+
+/// What the recount measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Recount {
+    pub members: usize,
+    pub seconds: f64,
+    pub in_favour: u64,
+    pub against: u64,
+}
+
+/// A poll in which `members` members all voted, counted by the core (`tally::poll_result`, as
+/// closing the poll does); the fastest of three counts. The state is built through the core
+/// (`handle` and `apply`); the ballots are folded in as the events the core logs for them,
+/// without signatures, which counting does not read.
+pub fn recount(members: usize) -> anyhow::Result<Recount> {
+    let profile = RulesProfile::dimpact_2023();
+    let mut state = Association::with_id(meeting::association(), profile.clone());
+    let run =
+        |state: &mut Association, commands: Vec<(Command, stembus::core::Instant)>| -> anyhow::Result<()> {
+            for (command, now) in commands {
+                for event in handle(state, command, now)? {
+                    apply(state, &event);
+                }
+            }
+            Ok(())
+        };
+    run(&mut state, meeting::register(0, members))?;
+    run(&mut state, meeting::convene())?;
+    run(&mut state, meeting::check_in(0, members))?;
+    run(&mut state, meeting::open_poll())?;
+    let cast_at = at(meeting::VOTE_AT);
+    for i in 0..members {
+        let ballot = stembus::core::Ballot {
+            member: meeting::member(i),
+            person: meeting::person(i),
+            choice: meeting::choice(i, 0),
+            via: stembus::core::Via::Own,
+            cast_at,
+            signed: None,
+        };
+        let fact = Fact::BallotCast {
+            meeting: meeting::meeting(),
+            poll: Some(meeting::poll()),
+            item: meeting::item(),
+            ballot,
+        };
+        apply(&mut state, &stembus::core::Event { at: cast_at, fact });
+    }
+    let m = state.meetings.get(&meeting::meeting()).context("no meeting")?;
+    let p = m.polls.get(&meeting::poll()).context("no poll")?;
+    if p.ballots.len() != members {
+        bail!("{} ballots in the poll, {members} cast", p.ballots.len());
+    }
+    let closed_at = at("2026-06-10T19:30:00+02:00");
+    let mut best = f64::MAX;
+    let mut result = None;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let r = stembus::core::tally::poll_result(&state.register, &profile, m, p, closed_at, None);
+        best = best.min(t.elapsed().as_secs_f64());
+        result = Some(r);
+    }
+    let r = result.context("no count")?;
+    if r.counts.in_favour + r.counts.against != members as u64 {
+        bail!("the count {} + {} is not the {members} ballots cast", r.counts.in_favour, r.counts.against);
+    }
+    Ok(Recount { members, seconds: best, in_favour: r.counts.in_favour, against: r.counts.against })
+}
