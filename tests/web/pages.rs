@@ -451,6 +451,8 @@ fn in_session_the_voter_checks_in_electronically_and_the_open_poll_takes_ballots
     let again = browser.post_form(&action, &[("csrf", &csrf), ("member", &m1_text), ("action", "in")]);
     assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "a second check-in is refused by the rules");
     again.shows("Regel R5").shows("role=\"alert\"");
+    // The rule is named in Dutch; the service's own sentence is English and marked so (WCAG 3.1.2).
+    again.shows("<p id=\"error-detail\" lang=\"en\">");
 
     // The chair opens an electronic poll: the member's form takes ballots for that poll.
     let poll = stembus::core::PollId::named("accounts-1");
