@@ -42,7 +42,15 @@ for (const form of document.querySelectorAll("form.declare")) {
       form.submit();
     } catch (e) {
       const message = e && e.message;
-      status.textContent = WORDS[message] || WORDS.failed + (message || String(e));
+      if (WORDS[message]) {
+        status.textContent = WORDS[message];
+      } else {
+        // The browser's own reason is English: marked so on a Dutch page (WCAG 3.1.2).
+        const reason = document.createElement("span");
+        reason.lang = "en";
+        reason.textContent = message || String(e);
+        status.replaceChildren(WORDS.failed, reason);
+      }
       button.disabled = false;
     }
   });

@@ -7,23 +7,35 @@ const textsBox = document.getElementById("stembus-texts");
 const texts = textsBox ? JSON.parse(textsBox.dataset.texts || "{}") : {};
 const t = (key, args = {}) => (texts[`script.${key}`] || key).replace(/\{(\w+)\}/g, (_, n) => (n in args ? String(args[n]) : `{${n}}`));
 
-/** An error in words: a refusal names its rule (in words) and article. */
+/** Text the service or the browser wrote, which is English: marked so, for a Dutch page
+ * (WCAG 3.1.2, language of parts). */
+function english(text) {
+  const span = document.createElement("span");
+  span.lang = "en";
+  span.textContent = text;
+  return span;
+}
+
+/** An error in words: a refusal names its rule (in words) and article; the refusal's own
+ * sentence follows, in English as the service gives it. */
 function explain(e) {
   if (e && e.message === "no-key") return t("no_key");
   if (e && e.message === "not-current") return t("not_current");
   if (e instanceof sign.Problem && e.rule) {
     const name = texts[`rules.${e.rule}`] || "";
     const sentence = e.message.replace(/^R\d \(Art\. [^)]*\): /, "");
-    return `${t("rule", { rule: e.rule, name, article: e.article })} ${sentence}`;
+    return [`${t("rule", { rule: e.rule, name, article: e.article })} `, english(sentence)];
   }
-  if (e instanceof sign.Problem) return e.message;
+  if (e instanceof sign.Problem) return [english(e.message)];
   return t("failed", { reason: e && e.message ? e.message : String(e) });
 }
 
-function show(el, text) {
+/** Shows a message (text, or a list of text and elements) in `el`; an empty one hides it. */
+function show(el, content) {
   if (!el) return;
-  el.textContent = text;
-  el.hidden = !text;
+  if (Array.isArray(content)) el.replaceChildren(...content);
+  else el.textContent = content;
+  el.hidden = !el.textContent;
 }
 
 // ---- the key ---------------------------------------------------------------------------
