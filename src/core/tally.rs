@@ -2,14 +2,16 @@
 //! motion. A result explains itself: counts, members in office, presence and how, the
 //! fractions required and reached, the outcome, and the rule that decided it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use super::calendar::{CalendarDay, Instant, day_of};
 use super::fraction::Fraction;
 use super::ids::{AgendaItemId, MemberId, PollId};
-use super::model::{AttendsAs, Ballot, Choice, Counts, Meeting, Mode, Outcome, Poll, PollMethod, Via};
+use super::model::{
+    Attendance, AttendsAs, Ballot, Choice, Counts, Meeting, Mode, Outcome, Poll, PollMethod, Via,
+};
 use super::profile::{
     DecisionKind, Majority, MembersInOffice, QuorumMoment, RulesProfile, UnanimityInMeeting,
     UnanimityOutsideMeeting,
@@ -150,12 +152,9 @@ pub fn presence_at(
         present.insert(a.member, how);
     }
     // A proxy held by the person chairing is exercised whenever the meeting is open.
-    let open = meeting.opened_at.is_some_and(|o| o <= at) && meeting.closed_at.is_none_or(|c| at < c);
-    if let (true, Some(chair)) = (open, meeting.chair) {
-        for p in meeting.proxies_in_force() {
-            if p.holder.person() == Some(chair) && in_office(register, profile, p.grantor) {
-                present.entry(p.grantor).or_insert(Presence::ByProxy);
-            }
+    for grantor in chair_proxies_at(meeting, at) {
+        if in_office(register, profile, grantor) {
+            present.entry(grantor).or_insert(Presence::ByProxy);
         }
     }
     present
@@ -193,58 +192,8 @@ pub fn poll_result(
         QuorumMoment::PollClose => closed_at,
         QuorumMoment::PollOpen => poll.opened_at,
     };
-    let mut present = presence_at(register, profile, meeting, taken_at);
-    let mut counts = Counts::default();
-
-    match poll.method {
-        PollMethod::Electronic => {
-            for (member, ballot) in effective_ballots(register, meeting, poll) {
-                counts.add(ballot.choice);
-                if present.contains_key(&member) || !in_office(register, profile, member) {
-                    continue;
-                }
-                // A member whose ballot counts took part in the poll, even if it left
-                // before the close; an advance ballot makes it present (R4 reading).
-                let how = match ballot.via {
-                    Via::Advance if profile.readings.advance_ballot_counts_as_present => {
-                        Some(Presence::ByAdvanceBallot)
-                    }
-                    Via::Advance => None,
-                    Via::Proxy { .. } => Some(Presence::ByProxy),
-                    Via::Own => Some(last_mode(meeting, member)),
-                };
-                if let Some(how) = how {
-                    present.insert(member, how);
-                }
-            }
-        }
-        PollMethod::Voice | PollMethod::Written => {
-            // The chair's counts are of the votes in the room; the advance ballots of members
-            // not present are added to them (they count as votes cast in the meeting).
-            counts = recorded.unwrap_or_default();
-            if let Some(advance) = meeting.advance_ballots.get(&poll.item) {
-                for (member, ballot) in advance {
-                    let voting = register.member(*member).is_some_and(|m| !m.suspended);
-                    if !voting || present.contains_key(member) {
-                        continue;
-                    }
-                    counts.add(ballot.choice);
-                    if profile.readings.advance_ballot_counts_as_present
-                        && in_office(register, profile, *member)
-                    {
-                        present.insert(*member, Presence::ByAdvanceBallot);
-                    }
-                }
-            }
-        }
-    }
-
-    let mut presence = PresenceCount::default();
-    for how in present.values() {
-        presence.add(*how);
-    }
+    let (counts, presence, base) = count(register, profile, meeting, poll, taken_at, recorded);
     let rule = profile.decision(kind);
-    let base = members_in_office(register, profile);
     let needed = if rule.quorum.is_zero() { 0 } else { rule.quorum.least_at_least(base) };
     let waived = meeting.follow_up_of.is_some() && item.is_some_and(|i| i.carried_from.is_some());
     let quorum = QuorumCheck {
@@ -340,8 +289,106 @@ pub fn poll_result(
     }
 }
 
-fn last_mode(meeting: &Meeting, member: MemberId) -> Presence {
-    match meeting.attendance.get(&member).and_then(|spans| spans.last()) {
+/// The counts, the presence by how, and the number of members in office, in one pass over the
+/// register beside the meeting's attendance, the item's advance ballots and the poll's
+/// ballots: all four are ordered by member id, so they are merged, not looked up. What it
+/// counts is what [`presence_at`] and [`effective_ballots`] say, member by member.
+fn count(
+    register: &Register,
+    profile: &RulesProfile,
+    meeting: &Meeting,
+    poll: &Poll,
+    taken_at: Instant,
+    recorded: Option<Counts>,
+) -> (Counts, PresenceCount, u64) {
+    let chair_proxies = chair_proxies_at(meeting, taken_at);
+    let no_ballots = BTreeMap::new();
+    let mut attendance = meeting.attendance.iter().peekable();
+    let mut advance = meeting.advance_ballots.get(&poll.item).unwrap_or(&no_ballots).iter().peekable();
+    let mut in_poll = poll.ballots.iter().peekable();
+    let electronic = poll.method == PollMethod::Electronic;
+    // The chair's counts are of the votes in the room; the advance ballots of members not
+    // present are added to them (they count as votes cast in the meeting).
+    let mut counts = if electronic { Counts::default() } else { recorded.unwrap_or_default() };
+    let mut presence = PresenceCount::default();
+    let mut base = 0;
+    for (id, member) in &register.members {
+        let voting = !member.suspended;
+        let office = match profile.readings.members_in_office {
+            MembersInOffice::NotSuspended => voting,
+            MembersInOffice::All => true,
+        };
+        base += u64::from(office);
+        let spans = merged(&mut attendance, id);
+        let advance_ballot = merged(&mut advance, id);
+        let poll_ballot = merged(&mut in_poll, id);
+        let mut how = None;
+        if office {
+            how = spans.and_then(|s| s.iter().rev().find(|a| a.covers(taken_at))).map(|a| {
+                match (a.attends_as, a.mode) {
+                    (AttendsAs::Own, Mode::InPerson) => Presence::InPerson,
+                    (AttendsAs::Own, Mode::Electronic) => Presence::Electronically,
+                    (AttendsAs::Proxy { .. }, _) => Presence::ByProxy,
+                }
+            });
+            if how.is_none() && chair_proxies.contains(id) {
+                how = Some(Presence::ByProxy);
+            }
+        }
+        if electronic {
+            if let Some(ballot) = poll_ballot.or(advance_ballot).filter(|_| voting) {
+                counts.add(ballot.choice);
+                if how.is_none() && office {
+                    // A member whose ballot counts took part in the poll, even if it left
+                    // before the close; an advance ballot makes it present (R4 reading).
+                    how = match ballot.via {
+                        Via::Advance if profile.readings.advance_ballot_counts_as_present => {
+                            Some(Presence::ByAdvanceBallot)
+                        }
+                        Via::Advance => None,
+                        Via::Proxy { .. } => Some(Presence::ByProxy),
+                        Via::Own => Some(last_mode_of(spans)),
+                    };
+                }
+            }
+        } else if let Some(ballot) = advance_ballot.filter(|_| voting && how.is_none()) {
+            counts.add(ballot.choice);
+            if profile.readings.advance_ballot_counts_as_present && office {
+                how = Some(Presence::ByAdvanceBallot);
+            }
+        }
+        if let Some(how) = how {
+            presence.add(how);
+        }
+    }
+    (counts, presence, base)
+}
+
+/// The value for `id` in an iterator ordered by member id, skipping the ones before it.
+fn merged<'a, V: 'a>(
+    entries: &mut std::iter::Peekable<impl Iterator<Item = (&'a MemberId, &'a V)>>,
+    id: &MemberId,
+) -> Option<&'a V> {
+    while entries.next_if(|(k, _)| *k < id).is_some() {}
+    entries.next_if(|(k, _)| *k == id).map(|(_, v)| v)
+}
+
+/// The members whose proxy the person chairing holds, when the meeting is open at `at`: the
+/// chair exercises them whenever the meeting is open.
+fn chair_proxies_at(meeting: &Meeting, at: Instant) -> BTreeSet<MemberId> {
+    let open = meeting.opened_at.is_some_and(|o| o <= at) && meeting.closed_at.is_none_or(|c| at < c);
+    match (open, meeting.chair) {
+        (true, Some(chair)) => meeting
+            .proxies_in_force()
+            .filter(|p| p.holder.person() == Some(chair))
+            .map(|p| p.grantor)
+            .collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+fn last_mode_of(spans: Option<&Vec<Attendance>>) -> Presence {
+    match spans.and_then(|spans| spans.last()) {
         Some(a) if a.mode == Mode::InPerson => Presence::InPerson,
         _ => Presence::Electronically,
     }

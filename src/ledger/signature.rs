@@ -159,15 +159,23 @@ impl PublicKey {
     /// The key of these 32 bytes, refusing a non-canonical encoding, a point off the curve, a
     /// point of small order and a point with a low-order component.
     pub fn from_bytes(bytes: &[u8; PUBLIC_KEY_LENGTH]) -> Result<Self, PublicKeyError> {
-        let key = strict_point(bytes).map_err(|fault| match fault {
+        let key = Self::from_checked_bytes(bytes)?;
+        if !key.0.to_edwards().is_torsion_free() {
+            return Err(PublicKeyError::MixedOrder);
+        }
+        Ok(key)
+    }
+
+    /// The key of 32 bytes that [`PublicKey::from_bytes`] accepted before (a key enrolled in
+    /// an association's key ring): decoded and its encoding checked again, but not multiplied
+    /// out to check its torsion, which costs as much as a signature verification. For bytes
+    /// not known to have passed `from_bytes`, use that.
+    pub fn from_checked_bytes(bytes: &[u8; PUBLIC_KEY_LENGTH]) -> Result<Self, PublicKeyError> {
+        strict_point(bytes).map(Self).map_err(|fault| match fault {
             PointFault::NotOnCurve => PublicKeyError::NotOnCurve,
             PointFault::NonCanonical => PublicKeyError::NonCanonical,
             PointFault::SmallOrder => PublicKeyError::SmallOrder,
-        })?;
-        if !key.to_edwards().is_torsion_free() {
-            return Err(PublicKeyError::MixedOrder);
-        }
-        Ok(Self(key))
+        })
     }
 
     pub fn from_slice(bytes: &[u8]) -> Result<Self, PublicKeyError> {

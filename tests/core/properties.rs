@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
+use stembus::core::profile::{MembersInOffice, QuorumMoment};
 use stembus::core::register::{Capacity, MemberKind};
+use stembus::core::tally::{Presence, PresenceCount, effective_ballots, poll_result, presence_at};
 use stembus::core::{
     Association, Choice, Command, Convener, Counts, DecisionKind, Event, Instant, Mode, PollMethod,
     PollResult, ProxyForm, ProxyHolder, ProxyId, ResolutionId, RulesProfile, apply, execute,
@@ -360,6 +362,73 @@ fn live_meeting(before: &[Step], on_the_day: &[Step], in_meeting: &[Step], in_po
     live
 }
 
+/// The count of a poll as the rules say it member by member: presence from [`presence_at`],
+/// the ballots that count from [`effective_ballots`], an advance ballot or a ballot making
+/// its member present. `poll_result` counts in one merged pass; this is what it must equal.
+fn reference_count(
+    state: &Association,
+    profile: &RulesProfile,
+    poll: &stembus::core::Poll,
+    at: Instant,
+    recorded: Option<Counts>,
+) -> (Counts, PresenceCount) {
+    let register = &state.register;
+    let meeting = &state.meetings[&alv()];
+    let in_office = |m: &stembus::core::MemberId| {
+        register
+            .member(*m)
+            .is_some_and(|x| profile.readings.members_in_office == MembersInOffice::All || !x.suspended)
+    };
+    let mut present = presence_at(register, profile, meeting, at);
+    let mut counts = Counts::default();
+    if poll.method == PollMethod::Electronic {
+        for (member, ballot) in effective_ballots(register, meeting, poll) {
+            counts.add(ballot.choice);
+            if present.contains_key(&member) || !in_office(&member) {
+                continue;
+            }
+            let how = match ballot.via {
+                stembus::core::Via::Advance if profile.readings.advance_ballot_counts_as_present => {
+                    Some(Presence::ByAdvanceBallot)
+                }
+                stembus::core::Via::Advance => None,
+                stembus::core::Via::Proxy { .. } => Some(Presence::ByProxy),
+                stembus::core::Via::Own => {
+                    Some(match meeting.attendance.get(&member).and_then(|s| s.last()).map(|a| a.mode) {
+                        Some(Mode::InPerson) => Presence::InPerson,
+                        _ => Presence::Electronically,
+                    })
+                }
+            };
+            if let Some(how) = how {
+                present.insert(member, how);
+            }
+        }
+    } else {
+        counts = recorded.unwrap_or_default();
+        for (member, ballot) in meeting.advance_ballots.get(&poll.item).into_iter().flatten() {
+            let voting = register.member(*member).is_some_and(|m| !m.suspended);
+            if !voting || present.contains_key(member) {
+                continue;
+            }
+            counts.add(ballot.choice);
+            if profile.readings.advance_ballot_counts_as_present && in_office(member) {
+                present.insert(*member, Presence::ByAdvanceBallot);
+            }
+        }
+    }
+    let mut presence = PresenceCount::default();
+    for how in present.values() {
+        match how {
+            Presence::InPerson => presence.in_person += 1,
+            Presence::Electronically => presence.electronically += 1,
+            Presence::ByProxy => presence.by_proxy += 1,
+            Presence::ByAdvanceBallot => presence.by_advance_ballot += 1,
+        }
+    }
+    (counts, presence)
+}
+
 fn fold(profile: &RulesProfile, events: &[Event]) -> Association {
     let mut state = Association::new(profile.clone());
     for e in events {
@@ -444,5 +513,48 @@ proptest! {
         let read: Vec<Event> = serde_json::from_str(&log).unwrap_or_else(|e| panic!("{e}"));
         prop_assert_eq!(&read, &live.events);
         prop_assert_eq!(&fold(&profile, &read), &live.state);
+    }
+
+    /// R2, R4, R6: the one-pass count of a poll equals the count member by member, whoever
+    /// attends how, holds proxies, voted in advance or in the poll, or is suspended, under
+    /// either reading of the members in office and of the moment of the quorum, for a poll
+    /// electronic or by voice.
+    #[test]
+    fn the_count_of_a_poll_is_the_count_member_by_member_art_8_6_8_10(
+        before in steps(),
+        on_the_day in steps(),
+        in_meeting in steps(),
+        in_poll in steps(),
+        suspended in prop::collection::btree_set(1..=MEMBERS, 0..4),
+        all_in_office in any::<bool>(),
+        at_open in any::<bool>(),
+        advance_present in any::<bool>(),
+        voice in any::<bool>(),
+        minute in 0i64..40,
+    ) {
+        let live = live_meeting(&before, &on_the_day, &in_meeting, &in_poll);
+        let mut state = live.state.clone();
+        for i in &suspended {
+            if let Some(m) = state.register.members.get_mut(&member(*i)) {
+                m.suspended = true;
+            }
+        }
+        let mut profile = RulesProfile::dimpact_2023();
+        profile.readings.members_in_office =
+            if all_in_office { MembersInOffice::All } else { MembersInOffice::NotSuspended };
+        profile.readings.quorum_taken_at = if at_open { QuorumMoment::PollOpen } else { QuorumMoment::PollClose };
+        profile.readings.advance_ballot_counts_as_present = advance_present;
+        let meeting = &state.meetings[&alv()];
+        let mut p = meeting.polls[&poll("p")].clone();
+        let recorded = voice.then_some(Counts { in_favour: 2, against: 1, abstain: 0 });
+        if voice {
+            p.method = PollMethod::Voice;
+        }
+        let closed_at = t("2026-06-10T19:00:00+02:00") + chrono::Duration::minutes(minute);
+        let r = poll_result(&state.register, &profile, meeting, &p, closed_at, recorded);
+        let (counts, presence) = reference_count(&state, &profile, &p, r.taken_at, recorded);
+        prop_assert_eq!(r.counts, counts);
+        prop_assert_eq!(r.presence, presence);
+        prop_assert_eq!(r.quorum.members_in_office, stembus::core::tally::members_in_office(&state.register, &profile));
     }
 }

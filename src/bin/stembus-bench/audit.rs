@@ -33,9 +33,43 @@ pub struct Audit {
 }
 
 /// A meeting of `ballots` voters, each casting one signed ballot, the poll closed; exported
-/// and verified by `stembus` (the binary at `stembus`).
-pub fn audit(stembus: &Path, dir: &Path, ballots: usize, seed: &[u8; 32]) -> anyhow::Result<Audit> {
-    let t0 = Instant::now();
+/// and verified by `stembus` (the binary at `stembus`). With `keep`, the export is written
+/// there and kept, with the service key beside it (`<keep>.key`); when both are there
+/// already, the set-up is skipped and that export is verified again.
+pub fn audit(
+    stembus: &Path,
+    dir: &Path,
+    ballots: usize,
+    seed: &[u8; 32],
+    keep: Option<&Path>,
+) -> anyhow::Result<Audit> {
+    let file = keep.map_or_else(|| dir.join("audit.export"), Path::to_path_buf);
+    let key_file = keep.map(|k| k.with_extension("key"));
+    let (key, set_up_seconds) = match &key_file {
+        Some(kf) if file.exists() && kf.exists() => {
+            eprintln!("  verifying the kept export {} again", file.display());
+            (std::fs::read_to_string(kf)?.trim().to_owned(), 0.0)
+        }
+        _ => {
+            let t0 = Instant::now();
+            let key = export_meeting(dir, ballots, seed, &file)?;
+            if let Some(kf) = &key_file {
+                std::fs::write(kf, format!("{key}\n"))?;
+            }
+            (key, t0.elapsed().as_secs_f64())
+        }
+    };
+    let export_bytes = std::fs::metadata(&file)?.len();
+    let audit = verify(stembus, &file, &key, ballots, export_bytes, set_up_seconds);
+    if keep.is_none() {
+        let _ = std::fs::remove_file(&file);
+    }
+    audit
+}
+
+/// Sets up the meeting through the service on a SQLite file in `dir` and writes its export to
+/// `file`; returns the service key, hex.
+fn export_meeting(dir: &Path, ballots: usize, seed: &[u8; 32], file: &Path) -> anyhow::Result<String> {
     let store = Store::open(&dir.join("audit.sqlite").display().to_string())?;
     store.migrate()?;
     let service = Service::new(store, SigningKey::from_bytes(seed));
@@ -73,9 +107,8 @@ pub fn audit(stembus: &Path, dir: &Path, ballots: usize, seed: &[u8; 32]) -> any
             at("2026-06-10T19:30:00+02:00"),
         )],
     )?;
-    let file = dir.join("audit.export");
     {
-        let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&file)?);
+        let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(file)?);
         service.export(
             meeting::association(),
             meeting::meeting(),
@@ -84,15 +117,22 @@ pub fn audit(stembus: &Path, dir: &Path, ballots: usize, seed: &[u8; 32]) -> any
         )?;
         out.flush()?;
     }
-    let key = service.public_key().to_hex();
-    drop(service);
-    let set_up_seconds = t0.elapsed().as_secs_f64();
-    let export_bytes = std::fs::metadata(&file)?.len();
+    Ok(service.public_key().to_hex())
+}
 
+/// Runs `stembus audit verify` on the export and measures it.
+fn verify(
+    stembus: &Path,
+    file: &Path,
+    key: &str,
+    ballots: usize,
+    export_bytes: u64,
+    set_up_seconds: f64,
+) -> anyhow::Result<Audit> {
     let started = Instant::now();
     let mut child = std::process::Command::new(stembus)
-        .args(["audit", "verify", "--json", "--service-key", &key])
-        .arg(&file)
+        .args(["audit", "verify", "--json", "--service-key", key])
+        .arg(file)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .spawn()
@@ -135,7 +175,6 @@ pub fn audit(stembus: &Path, dir: &Path, ballots: usize, seed: &[u8; 32]) -> any
         eprintln!("  the export does not verify: {}", report["failure"]);
     }
     let signatures = report["signatures"].as_u64().unwrap_or(0) + report["tree_heads"].as_u64().unwrap_or(0);
-    let _ = std::fs::remove_file(&file);
     Ok(Audit {
         ballots,
         entries: report["entries"].as_u64().unwrap_or(0),

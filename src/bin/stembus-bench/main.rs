@@ -47,6 +47,10 @@ struct Args {
     /// Ballots in the audited meeting (one per member).
     #[arg(long)]
     audit_ballots: Option<usize>,
+    /// Keep the audited export at this path (and the service key at PATH.key); when both are
+    /// there from an earlier run, verify them again without setting the meeting up.
+    #[arg(long)]
+    audit_export: Option<PathBuf>,
     /// Voters in the scale-out (split over the two instances).
     #[arg(long)]
     scale_out_voters: Option<usize>,
@@ -269,7 +273,8 @@ impl Bench {
             eprintln!("== audit of a meeting of {ballots} ballots");
             let dir = self.dir.join("audit");
             std::fs::create_dir_all(&dir)?;
-            let a = audit::audit(&self.stembus()?, &dir, ballots, &self.seed)?;
+            let a =
+                audit::audit(&self.stembus()?, &dir, ballots, &self.seed, self.args.audit_export.as_deref())?;
             if !a.verified {
                 self.failures.push(format!("the export of {ballots} ballots does not verify"));
             }

@@ -16,10 +16,16 @@ impl Decider<'_> {
         self.refuse(Provision::SignedRecord, code, message)
     }
 
-    /// The key is usable: a point Stembus accepts (not weak, canonically encoded).
+    /// The key is usable: a point Stembus accepts (not weak, canonically encoded). A key in the
+    /// association's key ring passed every check when it was enrolled; it is only decoded
+    /// again, without the torsion check, which costs as much as verifying a signature.
     fn public_key(&self, key: &KeyBytes) -> Result<PublicKey, RuleViolation> {
-        PublicKey::from_bytes(&key.0)
-            .map_err(|e| self.key_refusal("key.invalid", format!("The key {key} cannot be used: {e}.")))
+        let parsed = if self.s.keys.get(key).is_some() {
+            PublicKey::from_checked_bytes(&key.0)
+        } else {
+            PublicKey::from_bytes(&key.0)
+        };
+        parsed.map_err(|e| self.key_refusal("key.invalid", format!("The key {key} cannot be used: {e}.")))
     }
 
     /// Checks `signature` by `key` over `bytes`, strictly, unless signatures were verified
@@ -31,6 +37,10 @@ impl Decider<'_> {
         signature: &SignatureBytes,
         what: &str,
     ) -> Result<(), RuleViolation> {
+        // A key of the ring needs no decoding when the signatures were verified before.
+        if !self.verify_signatures && self.s.keys.get(key).is_some() {
+            return Ok(());
+        }
         let public = self.public_key(key)?;
         if self.verify_signatures {
             signature::verify(&public, bytes, &signature.0).map_err(|e| {
