@@ -186,12 +186,17 @@ impl Store {
             (Backend::Sqlite, path.to_owned())
         };
         let manager = ConnectionManager::<DbConnection>::new(target);
-        let size = match backend {
-            Backend::Sqlite => 4,
-            Backend::Postgres => 8,
+        // SQLite in WAL mode reads on any number of connections beside its one writer: every
+        // request reads its session, so readers must not queue behind each other. A file's
+        // connection cannot break the way a server's can, so it is not tested at every checkout
+        // (a query of its own each time); PostgreSQL's are.
+        let (size, test_on_check_out) = match backend {
+            Backend::Sqlite => (16, false),
+            Backend::Postgres => (8, true),
         };
         let pool = Pool::builder()
             .max_size(size)
+            .test_on_check_out(test_on_check_out)
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(SqlitePragmas))
             .build(manager)
@@ -205,13 +210,20 @@ impl Store {
 
     pub fn connection(&self) -> Result<Conn, StoreError> {
         let mut conn = self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.refresh(&mut conn)?;
+        Ok(conn)
+    }
+
+    /// Brings a connection kept out of the pool (the writer's) up to the store's settings, as
+    /// a checkout does: the size cap of [`Store::cap_sqlite_size`], when one is set.
+    pub fn refresh(&self, conn: &mut Conn) -> Result<(), StoreError> {
         let cap = self.page_cap.load(Ordering::SeqCst);
         if cap != NO_CAP
-            && let DbConnection::Sqlite(c) = &mut *conn
+            && let DbConnection::Sqlite(c) = &mut **conn
         {
             c.batch_execute(&format!("PRAGMA max_page_count = {cap};"))?;
         }
-        Ok(conn)
+        Ok(())
     }
 
     /// Simulates a full disk on SQLite: caps the database at the pages it holds now plus

@@ -348,8 +348,8 @@ impl Bench {
                     level.ballots_per_second,
                     "ballots/s",
                     format!(
-                        "p50 {:.1} ms, p99 {:.1} ms; {} ballots in {:.2} s",
-                        level.p50_ms, level.p99_ms, level.ballots, level.seconds
+                        "p50 {:.1} ms, p99 {:.1} ms; {} ballots in {:.2} s; {:.0} µs CPU per ballot",
+                        level.p50_ms, level.p99_ms, level.ballots, level.seconds, level.cpu_us_per_ballot
                     ),
                 )
                 .against(&format!("{backend} insert, 1 row/txn"), one);

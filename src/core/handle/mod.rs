@@ -19,6 +19,7 @@ use crate::core::event::{Event, Fact};
 use crate::core::ids::{
     AgendaItemId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId,
 };
+use crate::core::keys::SignedBytes;
 use crate::core::model::{
     AdvanceWindow, AgendaItem, Association, AttendsAs, Ballot, Choice, Convener, Convocation,
     ConvocationStatement, Counts, Instruction, Meeting, MembersRequest, Mode, Motion, Outcome, Phase, Poll,
@@ -31,7 +32,22 @@ use crate::core::violation::{Provision, RuleViolation};
 
 /// Checks `command` at `now` against the rules and the state; returns the events it causes.
 pub fn handle(state: &Association, command: Command, now: Instant) -> Result<Vec<Event>, RuleViolation> {
-    let d = Decider { s: state, now, verify_signatures: true };
+    handle_with_verified(state, command, now, None)
+}
+
+/// [`handle`] for a caller that has already verified one signature strictly
+/// (`ledger::signature::verify`) against a key it decoded from its bytes, as the service does
+/// for a ballot before it queues it: when the command carries exactly that signature, by a key
+/// of the association's key ring (fully checked when it was enrolled), over exactly those
+/// bytes, it is not verified again. Every other check is made as `handle` makes it, and any
+/// other signature is verified.
+pub fn handle_with_verified(
+    state: &Association,
+    command: Command,
+    now: Instant,
+    verified: Option<&SignedBytes>,
+) -> Result<Vec<Event>, RuleViolation> {
+    let d = Decider { s: state, now, verify_signatures: true, verified };
     let facts = d.decide(command)?;
     Ok(facts.into_iter().map(|fact| Event { at: now, fact }).collect())
 }
@@ -44,7 +60,7 @@ pub fn handle_preverified(
     command: Command,
     now: Instant,
 ) -> Result<Vec<Event>, RuleViolation> {
-    let d = Decider { s: state, now, verify_signatures: false };
+    let d = Decider { s: state, now, verify_signatures: false, verified: None };
     let facts = d.decide(command)?;
     Ok(facts.into_iter().map(|fact| Event { at: now, fact }).collect())
 }
@@ -54,6 +70,8 @@ struct Decider<'a> {
     now: Instant,
     /// False when the caller verified the signatures already.
     verify_signatures: bool,
+    /// A signature the caller verified already (see [`handle_with_verified`]).
+    verified: Option<&'a SignedBytes>,
 }
 
 type Decided = Result<Vec<Fact>, RuleViolation>;

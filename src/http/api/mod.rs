@@ -15,6 +15,10 @@ pub mod system;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn configure(cfg: &mut ServiceConfig) {
+    // The router tries routes in the order they are registered, matching each path pattern in
+    // turn: the route every voter calls during a poll comes first. No other route's pattern
+    // matches its paths, so the order changes nothing else.
+    polls::configure_ballots(cfg);
     system::configure(cfg);
     sessions::configure(cfg);
     register::configure(cfg);

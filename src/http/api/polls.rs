@@ -38,8 +38,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(open_poll)
         .service(close_poll)
         .service(declare)
-        .service(challenge)
-        .service(cast_ballot);
+        .service(challenge);
+}
+
+/// The ballot route, which `api::configure` registers before every other.
+pub fn configure_ballots(cfg: &mut ServiceConfig) {
+    cfg.service(cast_ballot);
 }
 
 // ---- Views ----------------------------------------------------------------------------------
