@@ -18,10 +18,13 @@ impl Decider<'_> {
 
     /// The key is usable: a point Stembus accepts (not weak, canonically encoded). A key in the
     /// association's key ring passed every check when it was enrolled; it is only decoded
-    /// again, without the torsion check, which costs as much as verifying a signature.
+    /// again, without the torsion check, which costs as much as verifying a signature. A key
+    /// the caller parsed strictly already is taken as the caller found it.
     fn public_key(&self, key: &KeyBytes) -> Result<PublicKey, RuleViolation> {
         let parsed = if self.s.keys.get(key).is_some() {
             PublicKey::from_checked_bytes(&key.0)
+        } else if let Some((_, checked)) = self.checked_keys.iter().find(|(k, _)| k == key) {
+            checked.clone()
         } else {
             PublicKey::from_bytes(&key.0)
         };
