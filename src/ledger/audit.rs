@@ -378,14 +378,23 @@ fn parse_line(
     let Some(Ok(text)) = data.get(range).map(std::str::from_utf8) else {
         return Parsed::Broken(Check::Format, format!("line {no} is not UTF-8"));
     };
-    let parsed: Line = match serde_json::from_str(text) {
-        Ok(line) => line,
-        Err(e) => return Parsed::Misspelt(format!("line {no} is not a line of an export: {e}")),
+    let not_a_line =
+        |e: serde_json::Error| Parsed::Misspelt(format!("line {no} is not a line of an export: {e}"));
+    let (parsed, direct): (Line, bool) = match entry_line(text) {
+        Some(line) => (line, true),
+        None => match serde_json::from_str(text) {
+            Ok(line) => (line, false),
+            Err(e) => return not_a_line(e),
+        },
     };
     // One spelling per line: what the export writes, byte for byte. Two spellings of one
     // moment or one hash would let an export change without anything else changing.
     spelling.clear();
     if serde_json::to_writer(&mut *spelling, &parsed).is_err() || spelling.as_slice() != text.as_bytes() {
+        // What the general reading says of a line the direct one took.
+        if direct && let Err(e) = serde_json::from_str::<Line>(text) {
+            return not_a_line(e);
+        }
         return Parsed::Misspelt(format!(
             "line {no} is not written as an export writes it (another spelling of the same values)"
         ));
@@ -396,6 +405,40 @@ fn parse_line(
         Line::Head(h) => Parsed::Head(h),
         Line::End(e) => Parsed::End(e),
     }
+}
+
+/// An entry line read directly, without the buffering of every value that reading the
+/// internally tagged [`Line`] takes: the export writes `type` first, and almost every line is
+/// an entry. None for any other line, which is read as a [`Line`]; a line read here is only
+/// taken when it is spelled exactly as the export writes it, and so reads the same as a `Line`.
+fn entry_line(text: &str) -> Option<Line> {
+    #[derive(serde::Deserialize)]
+    enum Tag {
+        #[serde(rename = "entry")]
+        Entry,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct EntryLine {
+        #[serde(rename = "type")]
+        _tag: Tag,
+        seq: u64,
+        stream: String,
+        index: u64,
+        body: String,
+        leaf_hash: String,
+    }
+    if !text.starts_with(r#"{"type":"entry","#) {
+        return None;
+    }
+    let e: EntryLine = serde_json::from_str(text).ok()?;
+    Some(Line::Entry(Entry {
+        seq: e.seq,
+        stream: e.stream,
+        index: e.index,
+        body: e.body,
+        leaf_hash: e.leaf_hash,
+    }))
 }
 
 fn parse_entry(e: Entry, context: Option<&Context>) -> ParsedEntry {
@@ -1395,5 +1438,42 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(kind_in("not json", &event), "member_suspended");
+    }
+
+    /// An entry line read directly is the line read as a [`Line`]; a line the direct reading
+    /// takes but the export would not write is refused with the message the general reading
+    /// gives.
+    #[test]
+    fn an_entry_line_read_directly_is_the_same_line() {
+        let export = include_str!("../../fuzz/seeds/export/small-meeting.jsonl");
+        let mut entries = 0;
+        for line in export.lines() {
+            let general: Option<Line> = serde_json::from_str(line).ok();
+            match entry_line(line) {
+                Some(direct) => {
+                    assert_eq!(Some(direct), general);
+                    entries += 1;
+                }
+                None => assert!(!matches!(general, Some(Line::Entry(_))), "{line}"),
+            }
+        }
+        assert!(entries > 20, "{entries}");
+        let line = export.lines().nth(1).unwrap_or_default();
+        let spaced = line.replacen(",\"seq\":", ", \"seq\":", 1);
+        assert!(entry_line(&spaced).is_some());
+        let Parsed::Misspelt(reason) =
+            parse_line(2, spaced.as_bytes(), &RawLine::Whole(0..spaced.len()), None, &mut Vec::new())
+        else {
+            panic!("taken: {spaced}")
+        };
+        assert!(reason.contains("not written as an export writes it"), "{reason}");
+        let unknown = line.replacen(",\"seq\":", ",\"extra\":1,\"seq\":", 1);
+        assert!(entry_line(&unknown).is_none());
+        let Parsed::Misspelt(reason) =
+            parse_line(2, unknown.as_bytes(), &RawLine::Whole(0..unknown.len()), None, &mut Vec::new())
+        else {
+            panic!("taken: {unknown}")
+        };
+        assert!(reason.contains("is not a line of an export"), "{reason}");
     }
 }
