@@ -31,7 +31,8 @@
 //!   replay goes on.
 //!
 //! Every stage stops at its first failure and the report names the earliest line among them,
-//! as a reading line by line would.
+//! as a reading line by line would. An export that ends within its first chunk is verified on
+//! the calling thread alone.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
@@ -509,20 +510,31 @@ type Job = Box<dyn FnOnce() + Send>;
 
 /// Hands work to the worker threads and keeps the results in order.
 struct Pool {
-    jobs: mpsc::Sender<Job>,
+    /// None for an export short enough to be verified on the calling thread alone.
+    jobs: Option<mpsc::Sender<Job>>,
     workers: usize,
 }
 
 impl Pool {
+    /// No worker threads: every job runs at once on the calling thread.
+    fn inline() -> Self {
+        Pool { jobs: None, workers: 1 }
+    }
+
     /// Runs `work` on a worker; its result comes on the receiver.
     fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> mpsc::Receiver<T> {
         let (tx, rx) = mpsc::channel();
         let job: Job = Box::new(move || {
             let _ = tx.send(work());
         });
-        if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
-            // No worker is left (cannot happen while the pool lives): do it here.
-            job();
+        match &self.jobs {
+            Some(jobs) => {
+                if let Err(mpsc::SendError(job)) = jobs.send(job) {
+                    // No worker is left (cannot happen while the pool lives): do it here.
+                    job();
+                }
+            }
+            None => job(),
         }
         rx
     }
@@ -570,6 +582,14 @@ pub fn verify_export(input: impl BufRead, options: Options) -> Report {
         failure: None,
     };
     let mut reader = Reader { input, lines: 0, done: false };
+    // The header and the first chunk are read first: an export that ends within them (a small
+    // meeting, a fuzzer's input) is verified on the calling thread, without starting workers.
+    let header = reader.chunk(1);
+    let first = reader.chunk(CHUNK_LINES);
+    if reader.done {
+        v.run(header, first, &mut reader, &Pool::inline());
+        return v.report();
+    }
     let (jobs, queue) = mpsc::channel::<Job>();
     let queue = Mutex::new(queue);
     std::thread::scope(|scope| {
@@ -588,8 +608,8 @@ pub fn verify_export(input: impl BufRead, options: Options) -> Report {
                 }
             });
         }
-        let pool = Pool { jobs, workers };
-        v.run(&mut reader, &pool);
+        let pool = Pool { jobs: Some(jobs), workers };
+        v.run(header, first, &mut reader, &pool);
         // The pool's sender goes here: the workers end, and the scope waits for them.
         drop(pool);
     });
@@ -675,14 +695,15 @@ impl Verifier {
     }
 
     /// Reads, checks and replays the whole export, then the checks at its end.
-    fn run<R: BufRead>(&mut self, reader: &mut Reader<R>, pool: &Pool) {
+    /// `header` holds the first line and `first` the chunk after it, both read already.
+    fn run<R: BufRead>(&mut self, header: Chunk, first: Chunk, reader: &mut Reader<R>, pool: &Pool) {
         // The header on its own: the workers need the association and the streams it names.
-        let first = reader.chunk(1);
         let mut spelling = Vec::new();
-        for (no, raw) in (first.first..).zip(&first.lines) {
-            let parsed = parse_line(no, &first.data, raw, None, &mut spelling);
+        for (no, raw) in (header.first..).zip(&header.lines) {
+            let parsed = parse_line(no, &header.data, raw, None, &mut spelling);
             self.line(no, parsed, pool);
         }
+        let mut first = Some(first).filter(|chunk| !chunk.lines.is_empty());
         if self.failure.is_none()
             && let Some(h) = &self.header
         {
@@ -692,8 +713,12 @@ impl Verifier {
             });
             let mut ahead: VecDeque<(u64, mpsc::Receiver<Vec<Parsed>>)> = VecDeque::new();
             'reading: loop {
-                while !reader.done && ahead.len() < pool.workers * CHUNKS_AHEAD_PER_WORKER {
-                    let chunk = reader.chunk(CHUNK_LINES);
+                while ahead.len() < pool.workers * CHUNKS_AHEAD_PER_WORKER {
+                    let chunk = match first.take() {
+                        Some(chunk) => chunk,
+                        None if reader.done => break,
+                        None => reader.chunk(CHUNK_LINES),
+                    };
                     if chunk.lines.is_empty() {
                         break;
                     }

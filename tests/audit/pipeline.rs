@@ -211,3 +211,15 @@ fn a_changed_leaf_hash_in_a_later_chunk_is_named_by_its_line() {
     lines[no as usize - 1] = serde_json::to_string(&Line::Entry(entry)).unwrap_or_default();
     assert_first(&text(&lines), no, Check::Entry, "is not the hash of the entry's bytes");
 }
+
+#[test]
+fn an_export_cut_anywhere_is_named_cut_after_its_last_line() {
+    // Within the first chunk (verified on the calling thread), at chunk boundaries and later.
+    let lines = export_lines(&events(None));
+    for n in [2usize, 300, 512, 513, 514, 1025, 1026, 4000] {
+        let report = verify_export(text(&lines[..n]).as_bytes(), Options::default());
+        let f = report.failure.unwrap_or_else(|| panic!("{n} lines verified"));
+        assert_eq!((f.line, f.check), (n as u64 + 1, Check::Truncated), "{n}: {}", f.reason);
+        assert!(f.reason.contains(&format!("ends after line {n} without its end line")), "{}", f.reason);
+    }
+}
