@@ -47,7 +47,9 @@ pub use calendar::{CalendarDay, Instant};
 pub use command::{AgendaItemSpec, Command, MotionSpec};
 pub use event::{Event, Fact};
 pub use fraction::Fraction;
-pub use handle::{handle, handle_preverified, handle_with_verified, provision_of};
+pub use handle::{
+    CheckedKey, handle, handle_preverified, handle_preverified_with_keys, handle_with_verified, provision_of,
+};
 pub use ids::{
     AgendaItemId, AssociationId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId,
 };

@@ -16,28 +16,54 @@
 //!   count.
 //!
 //! The report names the first failing entry, or lists per poll what was counted and declared.
+//!
+//! It runs as a pipeline over the machine's cores, in memory bounded by the size of the
+//! association (the state the core replays) and not by the length of the log:
+//!
+//! - the calling thread reads the export in chunks of lines;
+//! - worker threads take a chunk each and do what needs no other line: the line's one
+//!   spelling, the event in an entry's body, the leaf hash, and the keys that sign (decoded;
+//!   a key that a statement enrols also checked for torsion, as the core would);
+//! - the calling thread takes the chunks back in their order and makes every check that
+//!   depends on what came before: order, stream indexes, the Merkle trees (compact: O(log n)
+//!   hashes each, `merkle::CompactTree`), the tree heads, and the replay through the core;
+//! - the signatures are collected in batches, which the worker threads verify while the
+//!   replay goes on.
+//!
+//! Every stage stops at its first failure and the report names the earliest line among them,
+//! as a reading line by line would. An export that ends within its first chunk is verified on
+//! the calling thread alone.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::io::BufRead;
+use std::ops::Range;
+use std::sync::{Mutex, mpsc};
 
 use serde::Serialize;
 
 use super::export::{End, Entry, FORMAT, Head, Header, Line, VERSION};
-use super::log::{SignedTreeHead, TreeHead, entry_hash, hex, unhex};
-use super::merkle::{Hash, MerkleTree, verify_consistency};
-use super::signature::{BatchItem, PublicKey, verify, verify_batch};
+use super::log::{SignedTreeHead, TreeHead, entry_hash, hex};
+use super::merkle::{CompactTree, Hash, verify_consistency};
+use super::signature::{BatchItem, PublicKey, PublicKeyError, verify, verify_batch};
 use crate::core::inverse::candidate_commands;
 use crate::core::{
-    Association, AssociationId, Event, MeetingId, Outcome, RulesProfile, apply, handle_preverified,
-    signatures_in,
+    Association, AssociationId, CheckedKey, Event, Fact, KeyBytes, MeetingId, Outcome, RulesProfile, apply,
+    handle_preverified_with_keys, signatures_in,
 };
 
 /// Signatures are verified in batches of this many.
 const BATCH: usize = 4096;
 /// No command causes more events than this; the verifier reads this far ahead.
 const MAX_EVENTS_PER_COMMAND: usize = 2;
-
+/// Lines a worker parses at a time.
+const CHUNK_LINES: usize = 512;
+/// Chunks read and parsed ahead of the checks in order, per worker.
+const CHUNKS_AHEAD_PER_WORKER: usize = 3;
+/// Batches of signatures being verified while the replay goes on.
+const BATCHES_AHEAD: usize = 3;
+/// Worker threads at most.
+const MAX_WORKERS: usize = 8;
 /// How to verify.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -156,23 +182,388 @@ pub struct Report {
 
 struct StreamState {
     meeting: Option<MeetingId>,
-    tree: MerkleTree,
+    tree: CompactTree,
     last_head: Option<(u64, Hash, SignedTreeHead)>,
 }
 
+/// A key that signs in an event, decoded by a worker.
+struct DecodedKey {
+    key: KeyBytes,
+    /// Parsed with every check, torsion included (a key the statement enrols); otherwise only
+    /// decoded, for a key that must be in the key ring, where it passed every check when it
+    /// was enrolled.
+    strict: bool,
+    parsed: Result<PublicKey, PublicKeyError>,
+}
+
+/// An event read and waiting for its replay.
 struct Queued {
     line: u64,
     at: EntryRef,
-    event: Event,
+    keys: Vec<DecodedKey>,
+}
+
+/// What a signature signs, for the report when it does not verify.
+enum Signs {
+    /// A statement in the event at `Pending::at`.
+    Statement,
+    /// The service's tree head of this size of this stream.
+    Head { size: u64, stream: String },
 }
 
 struct Pending {
     line: u64,
     at: Option<EntryRef>,
-    what: String,
+    signs: Signs,
     key: PublicKey,
     bytes: Vec<u8>,
     signature: [u8; 64],
+}
+
+impl Pending {
+    fn what(&self) -> String {
+        match &self.signs {
+            Signs::Statement => {
+                format!("signature on the {}", self.at.as_ref().map_or("entry", |at| at.event.as_str()))
+            }
+            Signs::Head { size, stream } => format!("service's tree head of size {size} of stream {stream}"),
+        }
+    }
+}
+
+/// One line as the reader found it.
+enum RawLine {
+    /// A whole line: its bytes in the chunk, without the newline.
+    Whole(Range<usize>),
+    /// The last line, without its newline.
+    Cut,
+    /// The export could not be read further.
+    Unreadable(String),
+}
+
+/// Consecutive lines, parsed by one worker.
+struct Chunk {
+    /// The number of the first line (from 1).
+    first: u64,
+    data: Vec<u8>,
+    lines: Vec<RawLine>,
+}
+
+/// Reads lines into chunks; the line numbers count on.
+struct Reader<R> {
+    input: R,
+    lines: u64,
+    done: bool,
+}
+
+impl<R: BufRead> Reader<R> {
+    /// The next chunk of at most `max` lines; empty at the end.
+    fn chunk(&mut self, max: usize) -> Chunk {
+        let mut chunk = Chunk {
+            first: self.lines + 1,
+            data: Vec::with_capacity(max * 512),
+            lines: Vec::with_capacity(max),
+        };
+        while !self.done && chunk.lines.len() < max {
+            let start = chunk.data.len();
+            match self.input.read_until(b'\n', &mut chunk.data) {
+                Ok(0) => self.done = true,
+                Ok(_) => {
+                    self.lines += 1;
+                    // Every line ends in exactly one \n, as the export writes it: a last line
+                    // without one is cut off, and a \r before it is another spelling of the
+                    // line (refused with the line's own check).
+                    if chunk.data.last() == Some(&b'\n') {
+                        chunk.lines.push(RawLine::Whole(start..chunk.data.len() - 1));
+                    } else {
+                        chunk.lines.push(RawLine::Cut);
+                        self.done = true;
+                    }
+                }
+                Err(e) => {
+                    chunk.data.truncate(start);
+                    chunk.lines.push(RawLine::Unreadable(e.to_string()));
+                    self.done = true;
+                }
+            }
+        }
+        chunk
+    }
+}
+
+/// What the header says that workers need: the association and the streams.
+struct Context {
+    association: AssociationId,
+    streams: Vec<(String, Option<MeetingId>)>,
+}
+
+impl Context {
+    /// The meeting of a stream the header lists (None for the association's own stream).
+    fn stream(&self, name: &str) -> Option<Option<MeetingId>> {
+        self.streams.iter().find(|(n, _)| n == name).map(|(_, m)| *m)
+    }
+}
+
+/// An entry as a worker parsed it, with what the checks in order need.
+struct ParsedEntry {
+    seq: u64,
+    stream: String,
+    index: u64,
+    leaf_hash: String,
+    event: Result<Event, String>,
+    /// The event's kind, e.g. `ballot_cast` (`entry` when the body is no event).
+    kind: String,
+    /// The leaf hash of the entry's bytes, when its stream is listed and its body an event.
+    leaf: Option<Hash>,
+    /// Whether `leaf_hash` is `leaf` in lowercase hexadecimal.
+    leaf_matches: bool,
+    /// The body's bytes, kept only when the leaf was not hashed.
+    body: Option<String>,
+    keys: Vec<DecodedKey>,
+}
+
+/// A line as a worker parsed it.
+enum Parsed {
+    /// The line is no whole line: cut off, unreadable or not UTF-8. Nothing else is looked at.
+    Broken(Check, String),
+    /// Not a line of an export, or not spelled as an export writes it.
+    Misspelt(String),
+    Header(Box<Header>),
+    Entry(Box<ParsedEntry>),
+    Head(Head),
+    End(End),
+}
+
+/// The keys that sign in `fact`: a key it enrols parsed with every check, a key that must be
+/// in the key ring only decoded.
+fn keys_of(fact: &Fact) -> Vec<DecodedKey> {
+    let ring = |key: &KeyBytes| DecodedKey {
+        key: *key,
+        strict: false,
+        parsed: PublicKey::from_checked_bytes(&key.0),
+    };
+    let new = |key: &KeyBytes| DecodedKey { key: *key, strict: true, parsed: PublicKey::from_bytes(&key.0) };
+    match fact {
+        Fact::KeyEnrolled { key, .. } => vec![new(key)],
+        Fact::KeyRotated { old_key, key, .. } => vec![ring(old_key), new(key)],
+        Fact::KeyRevoked { key, signed: Some(_), .. } => vec![ring(key)],
+        Fact::BallotCast { ballot, .. } => ballot.signed.iter().map(|s| ring(&s.key)).collect(),
+        Fact::ResolutionVoteCast { ballot, .. } => ballot.signed.iter().map(|s| ring(&s.key)).collect(),
+        Fact::ProxyGranted { proxy, .. } => proxy.signed.iter().map(|s| ring(&s.key)).collect(),
+        Fact::ResultDeclared { signed, .. } => vec![ring(&signed.key)],
+        _ => Vec::new(),
+    }
+}
+
+/// Parses line `no`: everything about it that needs no other line. `context` is the header's,
+/// once it is known.
+fn parse_line(
+    no: u64,
+    data: &[u8],
+    raw: &RawLine,
+    context: Option<&Context>,
+    scratch: &mut Scratch,
+) -> Parsed {
+    let range = match raw {
+        RawLine::Whole(range) => range.clone(),
+        RawLine::Cut => {
+            return Parsed::Broken(
+                Check::Truncated,
+                format!("line {no} does not end in a newline: the export is cut off"),
+            );
+        }
+        RawLine::Unreadable(e) => {
+            return Parsed::Broken(Check::Format, format!("the export cannot be read: {e}"));
+        }
+    };
+    let Some(Ok(text)) = data.get(range).map(std::str::from_utf8) else {
+        return Parsed::Broken(Check::Format, format!("line {no} is not UTF-8"));
+    };
+    let not_a_line =
+        |e: serde_json::Error| Parsed::Misspelt(format!("line {no} is not a line of an export: {e}"));
+    let (parsed, direct): (Line, bool) = match entry_line(text) {
+        Some(line) => (line, true),
+        None => match serde_json::from_str(text) {
+            Ok(line) => (line, false),
+            Err(e) => return not_a_line(e),
+        },
+    };
+    // One spelling per line: what the export writes, byte for byte. Two spellings of one
+    // moment or one hash would let an export change without anything else changing.
+    let spelling = &mut scratch.spelling;
+    spelling.clear();
+    if serde_json::to_writer(&mut *spelling, &parsed).is_err() || spelling.as_slice() != text.as_bytes() {
+        // What the general reading says of a line the direct one took.
+        if direct && let Err(e) = serde_json::from_str::<Line>(text) {
+            return not_a_line(e);
+        }
+        return Parsed::Misspelt(format!(
+            "line {no} is not written as an export writes it (another spelling of the same values)"
+        ));
+    }
+    match parsed {
+        Line::Header(h) => Parsed::Header(Box::new(h)),
+        Line::Entry(e) => Parsed::Entry(Box::new(parse_entry(e, context, &mut scratch.kinds))),
+        Line::Head(h) => Parsed::Head(h),
+        Line::End(e) => Parsed::End(e),
+    }
+}
+
+/// An entry line read directly, without the buffering of every value that reading the
+/// internally tagged [`Line`] takes: the export writes `type` first, and almost every line is
+/// an entry. None for any other line, which is read as a [`Line`]; a line read here is only
+/// taken when it is spelled exactly as the export writes it, and so reads the same as a `Line`.
+fn entry_line(text: &str) -> Option<Line> {
+    #[derive(serde::Deserialize)]
+    enum Tag {
+        #[serde(rename = "entry")]
+        Entry,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct EntryLine {
+        #[serde(rename = "type")]
+        _tag: Tag,
+        seq: u64,
+        stream: String,
+        index: u64,
+        body: String,
+        leaf_hash: String,
+    }
+    if !text.starts_with(r#"{"type":"entry","#) {
+        return None;
+    }
+    let e: EntryLine = serde_json::from_str(text).ok()?;
+    Some(Line::Entry(Entry {
+        seq: e.seq,
+        stream: e.stream,
+        index: e.index,
+        body: e.body,
+        leaf_hash: e.leaf_hash,
+    }))
+}
+
+fn parse_entry(e: Entry, context: Option<&Context>, kinds: &mut Kinds) -> ParsedEntry {
+    let event: Result<Event, String> = serde_json::from_str(&e.body).map_err(|err| err.to_string());
+    let (kind, leaf, keys) = match &event {
+        Ok(event) => {
+            let leaf = context.and_then(|c| {
+                let meeting = c.stream(&e.stream)?;
+                Some(entry_hash(c.association, meeting, e.index, e.seq, event.at, e.body.as_bytes()))
+            });
+            (kinds.of(event), leaf, keys_of(&event.fact))
+        }
+        Err(_) => ("entry".to_owned(), None, Vec::new()),
+    };
+    let leaf_matches = leaf.is_some_and(|leaf| lower_hex::<32>(&e.leaf_hash) == Some(leaf));
+    let body = leaf.is_none().then_some(e.body);
+    ParsedEntry {
+        seq: e.seq,
+        stream: e.stream,
+        index: e.index,
+        leaf_hash: e.leaf_hash,
+        event,
+        kind,
+        leaf,
+        leaf_matches,
+        body,
+        keys,
+    }
+}
+
+/// What a worker reuses from line to line.
+#[derive(Default)]
+struct Scratch {
+    /// The line as the export writes it.
+    spelling: Vec<u8>,
+    kinds: Kinds,
+}
+
+/// The kind of each event variant met so far: the kind is the variant's tag, the same for every
+/// event of the variant, so it is written out once per variant, not once per entry.
+#[derive(Default)]
+struct Kinds(Vec<(std::mem::Discriminant<Fact>, String)>);
+
+impl Kinds {
+    fn of(&mut self, event: &Event) -> String {
+        let variant = std::mem::discriminant(&event.fact);
+        if let Some((_, kind)) = self.0.iter().find(|(v, _)| *v == variant) {
+            return kind.clone();
+        }
+        let kind = kind_of(event);
+        self.0.push((variant, kind.clone()));
+        kind
+    }
+}
+
+fn parse_chunk(chunk: &Chunk, context: Option<&Context>) -> Vec<Parsed> {
+    let mut scratch = Scratch::default();
+    (chunk.first..)
+        .zip(&chunk.lines)
+        .map(|(no, raw)| parse_line(no, &chunk.data, raw, context, &mut scratch))
+        .collect()
+}
+
+/// Verifies a batch of signatures: the first that does not verify, as a failure.
+fn verify_pending(batch: &[Pending], strict: bool) -> Option<Failure> {
+    let bad = if strict {
+        batch
+            .iter()
+            .enumerate()
+            .find_map(|(i, p)| verify(&p.key, &p.bytes, &p.signature).err().map(|e| (i, e)))
+    } else {
+        let items: Vec<BatchItem<'_>> = batch
+            .iter()
+            .map(|p| BatchItem { key: &p.key, statement_bytes: &p.bytes, signature: &p.signature })
+            .collect();
+        match verify_batch(&items) {
+            Ok(()) => None,
+            Err(super::signature::SignatureError::InBatch { index, reason }) => Some((index, *reason)),
+            Err(other) => Some((0, other)),
+        }
+    };
+    let (i, e) = bad?;
+    let p = batch.get(i)?;
+    Some(Failure {
+        line: p.line,
+        entry: p.at.clone(),
+        check: Check::Signature,
+        reason: format!("the {} by key {} does not verify: {e}", p.what(), p.key.to_hex()),
+    })
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hands work to the worker threads and keeps the results in order.
+struct Pool {
+    /// None for an export short enough to be verified on the calling thread alone.
+    jobs: Option<mpsc::Sender<Job>>,
+    workers: usize,
+}
+
+impl Pool {
+    /// No worker threads: every job runs at once on the calling thread.
+    fn inline() -> Self {
+        Pool { jobs: None, workers: 1 }
+    }
+
+    /// Runs `work` on a worker; its result comes on the receiver.
+    fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> mpsc::Receiver<T> {
+        let (tx, rx) = mpsc::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(work());
+        });
+        match &self.jobs {
+            Some(jobs) => {
+                if let Err(mpsc::SendError(job)) = jobs.send(job) {
+                    // No worker is left (cannot happen while the pool lives): do it here.
+                    job();
+                }
+            }
+            None => job(),
+        }
+        rx
+    }
 }
 
 struct Verifier {
@@ -182,8 +573,12 @@ struct Verifier {
     state: Option<Association>,
     streams: BTreeMap<String, StreamState>,
     last_seq: u64,
+    /// Events read and not yet replayed, and where each is.
+    events: VecDeque<Event>,
     queue: VecDeque<Queued>,
     batch: Vec<Pending>,
+    /// Batches being verified, oldest first.
+    verifying: VecDeque<mpsc::Receiver<Option<Failure>>>,
     entries: u64,
     heads: u64,
     signatures: u64,
@@ -193,7 +588,8 @@ struct Verifier {
 
 /// Verifies an export read from `input`. Never panics on bad input: every fault is a failure
 /// in the report.
-pub fn verify_export(mut input: impl BufRead, options: Options) -> Report {
+pub fn verify_export(input: impl BufRead, options: Options) -> Report {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_WORKERS);
     let mut v = Verifier {
         options,
         header: None,
@@ -201,78 +597,67 @@ pub fn verify_export(mut input: impl BufRead, options: Options) -> Report {
         state: None,
         streams: BTreeMap::new(),
         last_seq: 0,
+        events: VecDeque::new(),
         queue: VecDeque::new(),
         batch: Vec::new(),
+        verifying: VecDeque::new(),
         entries: 0,
         heads: 0,
         signatures: 0,
         ended: false,
         failure: None,
     };
-    let mut line_no = 0u64;
-    let mut buffer = Vec::new();
-    loop {
-        buffer.clear();
-        match input.read_until(b'\n', &mut buffer) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                v.fail(line_no + 1, None, Check::Format, format!("the export cannot be read: {e}"));
-                break;
-            }
-        }
-        line_no += 1;
-        // Every line ends in exactly one \n, as the export writes it: a last line without
-        // one is cut off, and a \r before it is another spelling of the line (refused with
-        // the line's own check below).
-        let Some(bytes) = buffer.strip_suffix(b"\n") else {
-            v.fail(
-                line_no,
-                None,
-                Check::Truncated,
-                format!("line {line_no} does not end in a newline: the export is cut off"),
-            );
-            break;
-        };
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            v.fail(line_no, None, Check::Format, format!("line {line_no} is not UTF-8"));
-            break;
-        };
-        v.line(line_no, text);
-        if v.failure.is_some() {
-            break;
-        }
+    let mut reader = Reader { input, lines: 0, done: false };
+    // The header and the first chunk are read first: an export that ends within them (a small
+    // meeting, a fuzzer's input) is verified on the calling thread, without starting workers.
+    let header = reader.chunk(1);
+    let first = reader.chunk(CHUNK_LINES);
+    if reader.done {
+        v.run(header, first, &mut reader, &Pool::inline());
+        return v.report();
     }
-    let stopped_early = v.failure.is_some();
-    if !stopped_early {
-        if v.header.is_none() {
-            v.fail(line_no.max(1), None, Check::Header, "the export is empty: no header".into());
-        } else if !v.ended {
-            v.fail(
-                line_no + 1,
-                None,
-                Check::Truncated,
-                format!("the export ends after line {line_no} without its end line: it is cut off"),
-            );
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = Mutex::new(queue);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let queue = &queue;
+            scope.spawn(move || {
+                loop {
+                    let job = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => break,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => break,
+                    }
+                }
+            });
         }
-    }
-    // Entries read but not replayed, and signatures not verified yet, may hold an earlier
-    // failure than the one that stopped the reading.
-    v.replay(true, stopped_early || !v.ended);
-    v.flush();
-    if v.failure.is_none() {
-        v.all_covered(line_no);
-    }
+        let pool = Pool { jobs: Some(jobs), workers };
+        v.run(header, first, &mut reader, &pool);
+        // The pool's sender goes here: the workers end, and the scope waits for them.
+        drop(pool);
+    });
     v.report()
 }
 
 /// Exactly `N` bytes as lowercase hexadecimal: the export writes nothing else, so nothing else
 /// is accepted (two spellings of one hash would make two exports of one log).
 fn lower_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != 2 * N || !text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if text.len() != 2 * N {
         return None;
     }
-    unhex(text)?.try_into().ok()
+    let digit = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; N];
+    for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
+        *byte = (digit(pair[0])? << 4) | digit(pair[1])?;
+    }
+    Some(out)
 }
 
 fn kind_of(event: &Event) -> String {
@@ -320,49 +705,107 @@ impl Verifier {
         }
     }
 
-    fn line(&mut self, no: u64, text: &str) {
+    /// Reads, checks and replays the whole export, then the checks at its end.
+    /// `header` holds the first line and `first` the chunk after it, both read already.
+    fn run<R: BufRead>(&mut self, header: Chunk, first: Chunk, reader: &mut Reader<R>, pool: &Pool) {
+        // The header on its own: the workers need the association and the streams it names.
+        let mut scratch = Scratch::default();
+        for (no, raw) in (header.first..).zip(&header.lines) {
+            let parsed = parse_line(no, &header.data, raw, None, &mut scratch);
+            self.line(no, parsed, pool);
+        }
+        let mut first = Some(first).filter(|chunk| !chunk.lines.is_empty());
+        if self.failure.is_none()
+            && let Some(h) = &self.header
+        {
+            let context = std::sync::Arc::new(Context {
+                association: h.association,
+                streams: self.streams.iter().map(|(name, s)| (name.clone(), s.meeting)).collect(),
+            });
+            let mut ahead: VecDeque<(u64, mpsc::Receiver<Vec<Parsed>>)> = VecDeque::new();
+            'reading: loop {
+                while ahead.len() < pool.workers * CHUNKS_AHEAD_PER_WORKER {
+                    let chunk = match first.take() {
+                        Some(chunk) => chunk,
+                        None if reader.done => break,
+                        None => reader.chunk(CHUNK_LINES),
+                    };
+                    if chunk.lines.is_empty() {
+                        break;
+                    }
+                    let context = std::sync::Arc::clone(&context);
+                    let first = chunk.first;
+                    ahead.push_back((first, pool.run(move || parse_chunk(&chunk, Some(&context)))));
+                }
+                let Some((first, parsed)) = ahead.pop_front() else { break };
+                let Ok(parsed) = parsed.recv() else {
+                    self.fail(first, None, Check::Format, format!("line {first} could not be parsed"));
+                    break;
+                };
+                for (no, line) in (first..).zip(parsed) {
+                    self.line(no, line, pool);
+                    if self.failure.is_some() {
+                        break 'reading;
+                    }
+                }
+                self.collect_verified(false);
+                if self.failure.is_some() {
+                    break;
+                }
+            }
+        }
+        let line_no = reader.lines;
+        let stopped_early = self.failure.is_some();
+        if !stopped_early {
+            if self.header.is_none() {
+                self.fail(line_no.max(1), None, Check::Header, "the export is empty: no header".into());
+            } else if !self.ended {
+                self.fail(
+                    line_no + 1,
+                    None,
+                    Check::Truncated,
+                    format!("the export ends after line {line_no} without its end line: it is cut off"),
+                );
+            }
+        }
+        // Entries read but not replayed, and signatures not verified yet, may hold an earlier
+        // failure than the one that stopped the reading.
+        let cut = stopped_early || !self.ended;
+        self.replay(true, cut);
+        self.flush(pool);
+        self.collect_verified(true);
+        if self.failure.is_none() {
+            self.all_covered(line_no);
+        }
+    }
+
+    fn line(&mut self, no: u64, parsed: Parsed, pool: &Pool) {
+        if let Parsed::Broken(check, reason) = parsed {
+            return self.fail(no, None, check, reason);
+        }
         if self.ended {
             self.fail(no, None, Check::Format, "there is more after the end line".into());
             return;
         }
-        let parsed: Line = match serde_json::from_str(text) {
-            Ok(line) => line,
-            Err(e) => {
-                self.fail(no, None, Check::Format, format!("line {no} is not a line of an export: {e}"));
-                return;
-            }
-        };
-        // One spelling per line: what the export writes, byte for byte. Two spellings of one
-        // moment or one hash would let an export change without anything else changing.
-        if serde_json::to_string(&parsed).ok().as_deref() != Some(text) {
-            self.fail(
-                no,
-                None,
-                Check::Format,
-                format!(
-                    "line {no} is not written as an export writes it (another spelling of the same values)"
-                ),
-            );
-            return;
-        }
         match (parsed, self.header.is_some()) {
-            (Line::Header(h), false) => self.header(no, h),
-            (Line::Header(_), true) => self.fail(no, None, Check::Header, "a second header".into()),
+            (Parsed::Broken(check, reason), _) => self.fail(no, None, check, reason),
+            (Parsed::Misspelt(reason), _) => self.fail(no, None, Check::Format, reason),
+            (Parsed::Header(h), false) => self.header(no, *h),
+            (Parsed::Header(_), true) => self.fail(no, None, Check::Header, "a second header".into()),
             (_, false) => {
                 self.fail(no, None, Check::Header, "the export does not start with its header".into())
             }
-            (Line::Entry(e), true) => self.entry(no, e),
-            (Line::Head(h), true) => self.head(no, h),
-            (Line::End(e), true) => self.end(no, e),
+            (Parsed::Entry(e), true) => self.entry(no, *e),
+            (Parsed::Head(h), true) => self.head(no, h),
+            (Parsed::End(e), true) => self.end(no, e),
         }
         if self.failure.is_none() {
             self.replay(false, false);
         }
         if self.batch.len() >= BATCH {
-            self.flush();
+            self.flush(pool);
         }
     }
-
     fn header(&mut self, no: u64, h: Header) {
         if h.format != FORMAT || h.version != VERSION {
             return self.fail(
@@ -443,7 +886,7 @@ impl Verifier {
                 }
             };
             self.streams
-                .insert(stream.clone(), StreamState { meeting, tree: MerkleTree::new(), last_head: None });
+                .insert(stream.clone(), StreamState { meeting, tree: CompactTree::new(), last_head: None });
         }
         self.state = Some(Association::with_id(h.association, profile));
         self.service_key = Some(key);
@@ -454,7 +897,7 @@ impl Verifier {
         self.header.as_ref().map_or(AssociationId::from_uuid(uuid::Uuid::nil()), |h| h.association)
     }
 
-    fn entry(&mut self, no: u64, e: Entry) {
+    fn entry(&mut self, no: u64, e: ParsedEntry) {
         let association = self.association();
         let mut at = EntryRef { seq: e.seq, stream: e.stream.clone(), index: e.index, event: "entry".into() };
         if e.seq <= self.last_seq {
@@ -497,17 +940,25 @@ impl Verifier {
             };
             return self.fail(no, Some(at), Check::Stream, reason);
         }
-        let event: Event = match serde_json::from_str(&e.body) {
+        let event = match e.event {
             Ok(event) => event,
             Err(err) => return self.fail(no, Some(at), Check::Entry, format!("the body is no event: {err}")),
         };
-        at.event = kind_of(&event);
+        at.event = e.kind;
         if event.fact.meeting() != stream.meeting {
             let reason = format!("a {} event does not belong in stream {}", at.event, e.stream);
             return self.fail(no, Some(at), Check::Stream, reason);
         }
-        let leaf = entry_hash(association, stream.meeting, e.index, e.seq, event.at, e.body.as_bytes());
-        if hex(&leaf) != e.leaf_hash {
+        // The worker hashed the entry's bytes when it knew the header; otherwise it kept them.
+        let (leaf, matches) = match (e.leaf, &e.body) {
+            (Some(leaf), _) => (leaf, e.leaf_matches),
+            (None, body) => {
+                let body = body.as_deref().unwrap_or_default();
+                let leaf = entry_hash(association, stream.meeting, e.index, e.seq, event.at, body.as_bytes());
+                (leaf, lower_hex::<32>(&e.leaf_hash) == Some(leaf))
+            }
+        };
+        if !matches {
             return self.fail(
                 no,
                 Some(at),
@@ -524,7 +975,8 @@ impl Verifier {
         }
         self.last_seq = e.seq;
         self.entries += 1;
-        self.queue.push_back(Queued { line: no, at, event });
+        self.events.push_back(event);
+        self.queue.push_back(Queued { line: no, at, keys: e.keys });
     }
 
     fn head(&mut self, no: u64, h: Head) {
@@ -563,7 +1015,8 @@ impl Verifier {
             };
             return self.fail(no, at, Check::TreeHead, reason);
         }
-        if stream.tree.root_at(h.size) != Some(root) {
+        // The size is the tree's: its root is the root at the head's size.
+        if stream.tree.root() != root {
             return self.fail(
                 no,
                 at,
@@ -583,7 +1036,8 @@ impl Verifier {
                     format!("the tree head of size {} is signed before the one of size {size}", h.size),
                 );
             }
-            let proof = stream.tree.consistency_proof(*size, h.size).unwrap_or_default();
+            // The tree is marked at the previous head, so the proof runs from its size.
+            let proof = stream.tree.consistency_proof().unwrap_or_default();
             if let Err(e) = verify_consistency(*size, h.size, prev_root, &root, &proof) {
                 return self.fail(
                     no,
@@ -607,20 +1061,21 @@ impl Verifier {
             signature,
         };
         let Some(key) = self.service_key else { return };
+        let bytes = signed.head.to_bytes();
+        if let Some(stream) = self.streams.get_mut(&h.stream) {
+            stream.last_head = Some((h.size, root, signed));
+            stream.tree.mark();
+        }
         self.batch.push(Pending {
             line: no,
             at: None,
-            what: format!("service's tree head of size {} of stream {}", h.size, h.stream),
+            signs: Signs::Head { size: h.size, stream: h.stream },
             key,
-            bytes: signed.head.to_bytes(),
+            bytes,
             signature,
         });
-        if let Some(stream) = self.streams.get_mut(&h.stream) {
-            stream.last_head = Some((h.size, root, signed));
-        }
         self.heads += 1;
     }
-
     fn end(&mut self, no: u64, e: End) {
         if e.entries != self.entries || e.heads != self.heads {
             return self.fail(
@@ -645,14 +1100,16 @@ impl Verifier {
                 return;
             }
             let Some(state) = self.state.as_mut() else { return };
-            let (line, at) = (first.line, first.at.clone());
-            let events: Vec<Event> =
-                self.queue.iter().take(MAX_EVENTS_PER_COMMAND).map(|q| q.event.clone()).collect();
-            let candidates = candidate_commands(state, &events);
+            let look = self.events.len().min(MAX_EVENTS_PER_COMMAND);
+            let events = &self.events.make_contiguous()[..look];
+            let Some(now) = events.first().map(|e| e.at) else { return };
+            // The keys a statement enrols, checked by the worker for the core.
+            let checked: Vec<CheckedKey> =
+                first.keys.iter().filter(|k| k.strict).map(|k| (k.key, k.parsed.clone())).collect();
             let mut why: Option<(Check, String)> = None;
             let mut accepted = None;
-            for command in candidates {
-                match handle_preverified(state, command, events[0].at) {
+            for command in candidate_commands(state, events) {
+                match handle_preverified_with_keys(state, command, now, &checked) {
                     Ok(decided)
                         if decided.len() <= events.len() && decided[..] == events[..decided.len()] =>
                     {
@@ -667,49 +1124,62 @@ impl Verifier {
                     }
                     Ok(decided) => {
                         if why.is_none() {
-                            why = Some((Check::Decision, decision_difference(&events, &decided)));
+                            why = Some((Check::Decision, decision_difference(events, &decided)));
                         }
                     }
                     Err(v) => {
                         if why.as_ref().is_none_or(|(c, _)| *c != Check::Rules) {
                             why = Some((
                                 Check::Rules,
-                                format!("the core refuses this {}: {} [{}]", at.event, v, v.code),
+                                format!("the core refuses this {}: {} [{}]", first.at.event, v, v.code),
                             ));
                         }
                     }
                 }
             }
             let Some(n) = accepted else {
-                let (check, reason) = why.unwrap_or((
-                    Check::Rules,
-                    format!("no command causes a {} event at this point", at.event),
-                ));
+                let (check, reason) = why.unwrap_or_else(|| {
+                    (Check::Rules, format!("no command causes a {} event at this point", first.at.event))
+                });
+                let (line, at) = (first.line, first.at.clone());
                 self.fail(line, Some(at), check, reason);
                 self.queue.clear();
+                self.events.clear();
                 return;
             };
             for _ in 0..n {
-                let Some(q) = self.queue.pop_front() else { break };
-                for s in signatures_in(state, &q.event.fact) {
-                    match PublicKey::from_bytes(&s.key.0) {
+                let (Some(q), Some(event)) = (self.queue.pop_front(), self.events.pop_front()) else { break };
+                let signed = signatures_in(state, &event.fact);
+                let count = signed.len();
+                let mut at = Some(q.at);
+                for (i, s) in signed.into_iter().enumerate() {
+                    let at = if i + 1 == count { at.take() } else { at.clone() };
+                    // A key of the ring passed every check when it was enrolled, and a key the
+                    // statement enrols was checked by the worker and accepted by the core:
+                    // decoded once, by the worker. Any other key is checked here.
+                    let in_ring = state.keys.get(&s.key).is_some();
+                    let decoded = q
+                        .keys
+                        .iter()
+                        .find(|k| k.key == s.key && (k.strict || in_ring))
+                        .and_then(|k| k.parsed.as_ref().ok().copied());
+                    match decoded.map_or_else(|| PublicKey::from_bytes(&s.key.0), Ok) {
                         Ok(key) => self.batch.push(Pending {
                             line: q.line,
-                            at: Some(q.at.clone()),
-                            what: format!("signature on the {}", q.at.event),
+                            at,
+                            signs: Signs::Statement,
                             key,
                             bytes: s.bytes,
                             signature: s.signature.0,
                         }),
                         Err(e) => {
-                            let reason = format!(
-                                "the key {} that signed this {} cannot be used: {e}",
-                                s.key, q.at.event
-                            );
+                            let kind = at.as_ref().map_or("entry", |a| a.event.as_str());
+                            let reason =
+                                format!("the key {} that signed this {kind} cannot be used: {e}", s.key);
                             if self.failure.as_ref().is_none_or(|f| q.line < f.line) {
                                 self.failure = Some(Failure {
                                     line: q.line,
-                                    entry: Some(q.at.clone()),
+                                    entry: at,
                                     check: Check::Signature,
                                     reason,
                                 });
@@ -718,36 +1188,56 @@ impl Verifier {
                     }
                     self.signatures += 1;
                 }
-                apply(state, &q.event);
+                apply(state, &event);
             }
         }
     }
 
-    /// Verifies the signatures collected so far.
-    fn flush(&mut self) {
-        let batch = std::mem::take(&mut self.batch);
-        let bad = if self.options.strict {
-            batch
-                .iter()
-                .enumerate()
-                .find_map(|(i, p)| verify(&p.key, &p.bytes, &p.signature).err().map(|e| (i, e)))
+    /// Sends the signatures collected so far to be verified by a worker. Keeps a few batches
+    /// in flight: more wait for the oldest.
+    fn flush(&mut self, pool: &Pool) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        let strict = self.options.strict;
+        self.verifying.push_back(pool.run(move || verify_pending(&batch, strict)));
+        while self.verifying.len() > BATCHES_AHEAD {
+            self.collect_one(true);
+        }
+    }
+
+    /// Takes in the outcome of verified batches, oldest first: all of them when `wait`,
+    /// otherwise those done.
+    fn collect_verified(&mut self, wait: bool) {
+        while !self.verifying.is_empty() {
+            if !self.collect_one(wait) {
+                return;
+            }
+        }
+    }
+
+    /// Takes in the oldest batch's outcome; false when it is not done and `wait` is not set.
+    fn collect_one(&mut self, wait: bool) -> bool {
+        let Some(batch) = self.verifying.front() else { return false };
+        let outcome = if wait {
+            batch.recv().ok()
         } else {
-            let items: Vec<BatchItem<'_>> = batch
-                .iter()
-                .map(|p| BatchItem { key: &p.key, statement_bytes: &p.bytes, signature: &p.signature })
-                .collect();
-            match verify_batch(&items) {
-                Ok(()) => None,
-                Err(super::signature::SignatureError::InBatch { index, reason }) => Some((index, *reason)),
-                Err(other) => Some((0, other)),
+            match batch.try_recv() {
+                Ok(outcome) => Some(outcome),
+                Err(mpsc::TryRecvError::Empty) => return false,
+                Err(mpsc::TryRecvError::Disconnected) => None,
             }
         };
-        if let Some((i, e)) = bad
-            && let Some(p) = batch.get(i)
-        {
-            let reason = format!("the {} by key {} does not verify: {e}", p.what, p.key.to_hex());
-            self.fail(p.line, p.at.clone(), Check::Signature, reason);
+        self.verifying.pop_front();
+        match outcome {
+            Some(Some(f)) => self.fail(f.line, f.entry, f.check, f.reason),
+            Some(None) => {}
+            None => {
+                self.fail(1, None, Check::Signature, "a batch of signatures could not be verified".into())
+            }
         }
+        true
     }
 
     /// Every entry is covered by a signed tree head of its stream.
@@ -958,5 +1448,68 @@ fn outcome_words(o: Outcome) -> &'static str {
         Outcome::Adopted => "adopted",
         Outcome::Rejected => "rejected",
         Outcome::NoQuorum => "no quorum",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kind kept per variant is the kind every event of the fuzz seed's export (every
+    /// kind a small meeting has) is written with.
+    #[test]
+    fn the_kind_kept_per_variant_is_the_events_own() {
+        let export = include_str!("../../fuzz/seeds/export/small-meeting.jsonl");
+        let mut kinds = Kinds::default();
+        let mut seen = std::collections::BTreeSet::new();
+        for line in export.lines() {
+            let Ok(Line::Entry(e)) = serde_json::from_str::<Line>(line) else { continue };
+            let Ok(event) = serde_json::from_str::<Event>(&e.body) else { panic!("{}", e.body) };
+            assert_eq!(kinds.of(&event), kind_of(&event));
+            seen.insert(kind_of(&event));
+        }
+        assert!(seen.len() >= 8, "{seen:?}");
+        assert_eq!(kinds.0.len(), seen.len());
+    }
+
+    /// An entry line read directly is the line read as a [`Line`]; a line the direct reading
+    /// takes but the export would not write is refused with the message the general reading
+    /// gives.
+    #[test]
+    fn an_entry_line_read_directly_is_the_same_line() {
+        let export = include_str!("../../fuzz/seeds/export/small-meeting.jsonl");
+        let mut entries = 0;
+        for line in export.lines() {
+            let general: Option<Line> = serde_json::from_str(line).ok();
+            match entry_line(line) {
+                Some(direct) => {
+                    assert_eq!(Some(direct), general);
+                    entries += 1;
+                }
+                None => assert!(!matches!(general, Some(Line::Entry(_))), "{line}"),
+            }
+        }
+        assert!(entries > 20, "{entries}");
+        let line = export.lines().nth(1).unwrap_or_default();
+        let spaced = line.replacen(",\"seq\":", ", \"seq\":", 1);
+        assert!(entry_line(&spaced).is_some());
+        let Parsed::Misspelt(reason) =
+            parse_line(2, spaced.as_bytes(), &RawLine::Whole(0..spaced.len()), None, &mut Scratch::default())
+        else {
+            panic!("taken: {spaced}")
+        };
+        assert!(reason.contains("not written as an export writes it"), "{reason}");
+        let unknown = line.replacen(",\"seq\":", ",\"extra\":1,\"seq\":", 1);
+        assert!(entry_line(&unknown).is_none());
+        let Parsed::Misspelt(reason) = parse_line(
+            2,
+            unknown.as_bytes(),
+            &RawLine::Whole(0..unknown.len()),
+            None,
+            &mut Scratch::default(),
+        ) else {
+            panic!("taken: {unknown}")
+        };
+        assert!(reason.contains("is not a line of an export"), "{reason}");
     }
 }

@@ -7,11 +7,14 @@
 //! with any Certificate Transparency tooling, and so that the public test vectors of the
 //! transparency-dev project apply to us unchanged.
 //!
-//! Two halves that share nothing but the hash functions:
+//! Three parts that share nothing but the hash functions:
 //! - [`MerkleTree`] is the log server's side. It keeps every completed subtree hash, so that
 //!   appending costs amortised one node hash and any proof for any earlier size costs O(log n)
 //!   lookups: a log of a million ballots is built in well under a second and answers proofs at
 //!   once.
+//! - [`CompactTree`] is the auditor's side of building: it reads a log once, keeps O(log n)
+//!   hashes, and gives the root at the current size and the consistency proof from the last
+//!   size it marked.
 //! - [`verify_inclusion`] and [`verify_consistency`] are the voter's and auditor's side. They use
 //!   only the proof and the hashes they are given, never a tree, implement the bit-walking
 //!   algorithms of RFC 9162 sections 2.1.3.2 and 2.1.4.2, take their input as bytes straight from
@@ -251,6 +254,156 @@ impl MerkleTree {
             return self.levels.get(level)?.get(lo / n).copied();
         }
         let k = split_point(n);
+        let left = self.range_hash(lo, lo + k)?;
+        let right = self.range_hash(lo + k, hi)?;
+        Some(node_hash(&left, &right))
+    }
+}
+
+/// One completed subtree: the `2^level` leaves from `start` (a multiple of `2^level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Node {
+    start: u64,
+    level: u32,
+    hash: Hash,
+}
+
+impl Node {
+    fn end(&self) -> u64 {
+        self.start + (1u64 << self.level)
+    }
+}
+
+/// Appends `node` to a list of adjacent completed subtrees and merges siblings, as a binary
+/// counter carries: the list stays the fewest aligned subtrees that cover its range.
+fn push_node(nodes: &mut Vec<Node>, mut node: Node) {
+    while let Some(last) = nodes.last() {
+        let span = 1u64 << (node.level + 1);
+        if last.level != node.level || last.start % span != 0 || last.end() != node.start {
+            break;
+        }
+        node = Node { start: last.start, level: node.level + 1, hash: node_hash(&last.hash, &node.hash) };
+        nodes.pop();
+    }
+    nodes.push(node);
+}
+
+/// The append-only tree as a verifier that reads a log once needs it, in O(log n) memory: the
+/// compact range of RFC 6962 (the at most log2(n) completed subtrees whose leaves make up the
+/// tree, largest first), from which the root at the current size is folded, and the
+/// consistency proof from a marked earlier size (the last signed tree head) to the current one.
+///
+/// For the proof it keeps the subtrees of the tree at the marked size and the completed
+/// subtrees of the leaves appended since: every hash of a consistency proof from `m` to `n` is
+/// a subtree of the tree at `m` or of the leaves `m..n` (RFC 9162 section 2.1.4.1), so the
+/// proof is the same as [`MerkleTree::consistency_proof`] gives, without keeping any leaf.
+#[derive(Debug, Clone, Default)]
+pub struct CompactTree {
+    /// The completed subtrees of leaves `0..len`, largest first.
+    frontier: Vec<Node>,
+    /// The marked size and the frontier at it.
+    mark: u64,
+    at_mark: Vec<Node>,
+    /// The completed subtrees of leaves `mark..len`.
+    since_mark: Vec<Node>,
+    len: u64,
+}
+
+impl CompactTree {
+    /// An empty tree, marked at size 0.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a leaf hash and returns its index.
+    pub fn push_leaf_hash(&mut self, leaf: Hash) -> u64 {
+        let index = self.len;
+        let node = Node { start: index, level: 0, hash: leaf };
+        push_node(&mut self.frontier, node);
+        push_node(&mut self.since_mark, node);
+        self.len += 1;
+        index
+    }
+
+    /// The number of leaves.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the tree has no leaves yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The root at the current size (MTH of all leaves, RFC 6962 section 2.1): the frontier's
+    /// subtrees folded from the right.
+    pub fn root(&self) -> Hash {
+        let mut nodes = self.frontier.iter().rev();
+        let Some(last) = nodes.next() else { return empty_root() };
+        nodes.fold(last.hash, |right, left| node_hash(&left.hash, &right))
+    }
+
+    /// The size marked last (0 at first).
+    pub fn marked(&self) -> u64 {
+        self.mark
+    }
+
+    /// Marks the current size: later consistency proofs start from here.
+    pub fn mark(&mut self) {
+        self.mark = self.len;
+        self.at_mark.clone_from(&self.frontier);
+        self.since_mark.clear();
+    }
+
+    /// The consistency proof from the marked size to the current one, as
+    /// [`MerkleTree::consistency_proof`] gives it; None when the marked size is 0 (a proof
+    /// from the empty tree proves nothing).
+    pub fn consistency_proof(&self) -> Option<Vec<Hash>> {
+        let (size1, size2) = (self.mark, self.len);
+        if size1 == 0 {
+            return None;
+        }
+        let (mut lo, mut hi) = (0u64, size2);
+        let mut complete = true;
+        let mut path = Vec::new();
+        loop {
+            if size1 == hi {
+                if !complete {
+                    path.push(self.range_hash(lo, hi)?);
+                }
+                break;
+            }
+            let k = split_point(usize::try_from(hi - lo).ok()?) as u64;
+            if size1 - lo <= k {
+                path.push(self.range_hash(lo + k, hi)?);
+                hi = lo + k;
+            } else {
+                path.push(self.range_hash(lo, lo + k)?);
+                lo += k;
+                complete = false;
+            }
+        }
+        path.reverse();
+        Some(path)
+    }
+
+    /// MTH(D[lo:hi]) from the kept subtrees: one of them, or split as RFC 6962 splits it. Every
+    /// range a consistency proof from the mark asks for is one of them or splits into them.
+    fn range_hash(&self, lo: u64, hi: u64) -> Option<Hash> {
+        let n = hi.checked_sub(lo)?;
+        if n == 0 {
+            return None;
+        }
+        if n.is_power_of_two()
+            && let Some(node) =
+                self.at_mark.iter().chain(&self.since_mark).find(|node| node.start == lo && node.end() == hi)
+        {
+            return Some(node.hash);
+        }
+        if n == 1 {
+            return None;
+        }
+        let k = split_point(usize::try_from(n).ok()?) as u64;
         let left = self.range_hash(lo, lo + k)?;
         let right = self.range_hash(lo + k, hi)?;
         Some(node_hash(&left, &right))

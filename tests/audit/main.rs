@@ -4,6 +4,7 @@
 #[path = "../common/db.rs"]
 mod db;
 mod fuzzing;
+mod pipeline;
 mod support;
 mod tampering;
 mod verify;

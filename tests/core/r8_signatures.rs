@@ -13,7 +13,7 @@ use stembus::core::{
     AgendaItemId, AgendaItemSpec, Association, AssociationId, Choice, Command, Convener, DecisionKind, Fact,
     Instruction, KeyBytes, KeySignature, KeyStatus, MeetingId, MotionSpec, Outcome, PersonId, PollMethod,
     ProxyForm, ProxyHolder, ProxyId, ResolutionId, RuleId, RuleViolation, RulesProfile, SignatureBytes,
-    Signed, apply, execute, handle, handle_preverified,
+    Signed, apply, execute, handle, handle_preverified, handle_preverified_with_keys,
 };
 use stembus::ledger::author::{
     enrol, key_bytes, revoke, rotate, scenario_key, sign, statement_for, with_signature,
@@ -293,6 +293,43 @@ fn a_weak_key_of_small_order_is_refused_art_8_11() {
         assert_refused(&v, "key.invalid");
     }
     assert!(f.state.keys.keys.is_empty());
+}
+
+/// A caller that checked an enrolled key in full already (the auditor's workers) gives the
+/// core the outcome: a key that failed is refused as the core refuses it, with the same
+/// refusal, and a key that passed is taken; keys not given are checked by the core.
+#[test]
+fn a_key_checked_by_the_caller_is_decided_as_the_core_decides_it_art_8_11() {
+    let f = Fixture::new(1);
+    for weak in WEAK_KEYS {
+        let command = Command::EnrolKey {
+            person: rep(1),
+            key: KeyBytes::from(weak),
+            sequence: 1,
+            signature: [0u8; 64].into(),
+        };
+        let own =
+            handle_preverified(&f.state, command.clone(), f.now).err().unwrap_or_else(|| panic!("accepted"));
+        let checked = [(KeyBytes::from(weak), PublicKey::from_bytes(&weak))];
+        assert!(checked[0].1.is_err());
+        let given = handle_preverified_with_keys(&f.state, command.clone(), f.now, &checked)
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert_eq!(given, own);
+        // Given no outcome for this key, the core checks it itself.
+        let other = [(KeyBytes::from([9u8; 32]), PublicKey::from_bytes(&[9u8; 32]))];
+        let unchecked = handle_preverified_with_keys(&f.state, command, f.now, &other)
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert_eq!(unchecked, own);
+    }
+    let key = key_of(rep(1));
+    let command = enrol(&f.state, rep(1), &key, 1);
+    let checked = [(key_bytes(&key), PublicKey::from_bytes(&key_bytes(&key).0))];
+    assert_eq!(
+        handle_preverified_with_keys(&f.state, command.clone(), f.now, &checked),
+        handle(&f.state, command, f.now)
+    );
 }
 
 #[test]

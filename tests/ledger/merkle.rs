@@ -10,8 +10,8 @@ use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
 use serde::Deserialize;
 use stembus::ledger::merkle::{
-    Hash, HashField, MerkleTree, ProofError, empty_root, leaf_hash, node_hash, verify_consistency,
-    verify_inclusion,
+    CompactTree, Hash, HashField, MerkleTree, ProofError, empty_root, leaf_hash, node_hash,
+    verify_consistency, verify_inclusion,
 };
 
 /// How many vector files each folder holds. Asserted, so that a missing or emptied folder fails
@@ -819,5 +819,77 @@ proptest! {
                 "{outcome:?}"
             );
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The compact tree of the auditor's verifier
+
+/// Builds both trees over the same leaves, marking the compact one at each of `marks` (sorted),
+/// and checks at every size that the roots agree, and at every mark that the consistency proof
+/// from the previous mark is the full tree's and verifies.
+fn compact_agrees_with_full(n: usize, marks: &[usize]) {
+    let (full, leaves) = numbered_leaves(n);
+    let mut compact = CompactTree::new();
+    assert_eq!(compact.root(), empty_root());
+    assert_eq!(compact.consistency_proof(), None, "no proof from the empty tree");
+    let mut previous = 0usize;
+    for (i, leaf) in leaves.iter().enumerate() {
+        compact.push_leaf_hash(*leaf);
+        let size = i + 1;
+        assert_eq!(compact.len(), size as u64);
+        assert_eq!(Some(compact.root()), full.root_at(size as u64), "root at {size}");
+        if marks.contains(&size) {
+            if previous > 0 {
+                let proof = compact.consistency_proof();
+                assert_eq!(
+                    proof,
+                    full.consistency_proof(previous as u64, size as u64),
+                    "proof {previous} -> {size}"
+                );
+                let (Some(proof), Some(root1)) = (proof, full.root_at(previous as u64)) else {
+                    panic!("no proof {previous} -> {size}")
+                };
+                assert_eq!(
+                    verify_consistency(previous as u64, size as u64, &root1, &compact.root(), &proof),
+                    Ok(())
+                );
+            }
+            compact.mark();
+            assert_eq!(compact.marked(), size as u64);
+            previous = size;
+        }
+    }
+}
+
+#[test]
+fn compact_tree_matches_the_full_tree_for_every_pair_of_sizes_up_to_40() {
+    for n in 1..=40 {
+        for m in 1..=n {
+            compact_agrees_with_full(n, &[m, n]);
+        }
+    }
+}
+
+#[test]
+fn compact_tree_keeps_logarithmic_state_over_many_heads() {
+    // Heads every 7 entries, then one far later: every proof between consecutive heads.
+    let mut marks: Vec<usize> = (1..=150).map(|k| 7 * k).collect();
+    marks.push(1500);
+    compact_agrees_with_full(1500, &marks);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// At random sizes and random marks (tree heads), the compact tree has the full tree's
+    /// roots and consistency proofs.
+    #[test]
+    fn compact_tree_matches_the_full_tree(
+        n in 1usize..700,
+        marks in proptest::collection::btree_set(1usize..700, 0..12),
+    ) {
+        let marks: Vec<usize> = marks.into_iter().filter(|m| *m <= n).collect();
+        compact_agrees_with_full(n, &marks);
     }
 }

@@ -18,10 +18,13 @@ impl Decider<'_> {
 
     /// The key is usable: a point Stembus accepts (not weak, canonically encoded). A key in the
     /// association's key ring passed every check when it was enrolled; it is only decoded
-    /// again, without the torsion check, which costs as much as verifying a signature.
+    /// again, without the torsion check, which costs as much as verifying a signature. A key
+    /// the caller parsed strictly already is taken as the caller found it.
     fn public_key(&self, key: &KeyBytes) -> Result<PublicKey, RuleViolation> {
         let parsed = if self.s.keys.get(key).is_some() {
             PublicKey::from_checked_bytes(&key.0)
+        } else if let Some((_, checked)) = self.checked_keys.iter().find(|(k, _)| k == key) {
+            checked.clone()
         } else {
             PublicKey::from_bytes(&key.0)
         };
@@ -75,25 +78,30 @@ impl Decider<'_> {
 
     /// `key` is `person`'s current key.
     fn current_key_of(&self, person: PersonId, key: &KeyBytes) -> Result<(), RuleViolation> {
-        let name = self.person_name(person);
+        // Only a refusal names the person: looked up then, not for every signed statement.
+        let name = || self.person_name(person);
         match self.s.keys.get(key) {
             Some(r) if r.person == person => match r.status {
                 KeyStatus::Current => Ok(()),
                 KeyStatus::Rotated => Err(self.key_refusal(
                     "signature.key_rotated",
-                    format!("Key {key} of {name} was replaced by a newer key; sign with that."),
+                    format!(
+                        "Key {key} of {name} was replaced by a newer key; sign with that.",
+                        name = name()
+                    ),
                 )),
                 KeyStatus::Revoked => Err(self.key_refusal(
                     "signature.key_revoked",
-                    format!("Key {key} of {name} was revoked; it signs nothing any more."),
+                    format!("Key {key} of {name} was revoked; it signs nothing any more.", name = name()),
                 )),
             },
-            _ if self.s.keys.current_of(person).is_some() => {
-                Err(self.key_refusal("signature.wrong_key", format!("Key {key} is not the key of {name}.")))
-            }
+            _ if self.s.keys.current_of(person).is_some() => Err(self.key_refusal(
+                "signature.wrong_key",
+                format!("Key {key} is not the key of {name}.", name = name()),
+            )),
             _ => Err(self.key_refusal(
                 "signature.no_key",
-                format!("{name} has no key enrolled; enrol one before signing."),
+                format!("{name} has no key enrolled; enrol one before signing.", name = name()),
             )),
         }
     }

@@ -19,7 +19,7 @@ use crate::core::event::{Event, Fact};
 use crate::core::ids::{
     AgendaItemId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId,
 };
-use crate::core::keys::SignedBytes;
+use crate::core::keys::{KeyBytes, SignedBytes};
 use crate::core::model::{
     AdvanceWindow, AgendaItem, Association, AttendsAs, Ballot, Choice, Convener, Convocation,
     ConvocationStatement, Counts, Instruction, Meeting, MembersRequest, Mode, Motion, Outcome, Phase, Poll,
@@ -29,6 +29,7 @@ use crate::core::profile::{DecisionKind, Notice, UnlimitedHolder};
 use crate::core::register::{Capacity, Member, Person};
 use crate::core::tally::{members_in_office, poll_result, presence_at, resolution_result};
 use crate::core::violation::{Provision, RuleViolation};
+use crate::ledger::signature::{PublicKey, PublicKeyError};
 
 /// Checks `command` at `now` against the rules and the state; returns the events it causes.
 pub fn handle(state: &Association, command: Command, now: Instant) -> Result<Vec<Event>, RuleViolation> {
@@ -47,7 +48,7 @@ pub fn handle_with_verified(
     now: Instant,
     verified: Option<&SignedBytes>,
 ) -> Result<Vec<Event>, RuleViolation> {
-    let d = Decider { s: state, now, verify_signatures: true, verified };
+    let d = Decider { s: state, now, verify_signatures: true, verified, checked_keys: &[] };
     let facts = d.decide(command)?;
     Ok(facts.into_iter().map(|fact| Event { at: now, fact }).collect())
 }
@@ -60,7 +61,24 @@ pub fn handle_preverified(
     command: Command,
     now: Instant,
 ) -> Result<Vec<Event>, RuleViolation> {
-    let d = Decider { s: state, now, verify_signatures: false, verified: None };
+    handle_preverified_with_keys(state, command, now, &[])
+}
+
+/// A key the caller has parsed with [`PublicKey::from_bytes`] (every check, torsion included),
+/// and what came of it.
+pub type CheckedKey = (KeyBytes, Result<PublicKey, PublicKeyError>);
+
+/// [`handle_preverified`] for a caller that has also parsed, with [`PublicKey::from_bytes`], keys
+/// the command may bring into the key ring (the auditor's verifier does that on other threads):
+/// the core takes the outcome for such a key from `checked_keys` instead of parsing it again,
+/// and refuses a key that failed with the same refusal. Keys not in the list are parsed here.
+pub fn handle_preverified_with_keys(
+    state: &Association,
+    command: Command,
+    now: Instant,
+    checked_keys: &[CheckedKey],
+) -> Result<Vec<Event>, RuleViolation> {
+    let d = Decider { s: state, now, verify_signatures: false, verified: None, checked_keys };
     let facts = d.decide(command)?;
     Ok(facts.into_iter().map(|fact| Event { at: now, fact }).collect())
 }
@@ -72,6 +90,8 @@ struct Decider<'a> {
     verify_signatures: bool,
     /// A signature the caller verified already (see [`handle_with_verified`]).
     verified: Option<&'a SignedBytes>,
+    /// Keys the caller parsed strictly already (see [`handle_preverified_with_keys`]).
+    checked_keys: &'a [CheckedKey],
 }
 
 type Decided = Result<Vec<Fact>, RuleViolation>;

@@ -187,19 +187,24 @@ impl Decider<'_> {
         person: PersonId,
         choice: Choice,
     ) -> Result<Via, RuleViolation> {
-        let name = self.name(member);
+        // Only a refusal names the member: looked up then, not for every ballot.
+        let name = || self.name(member);
         let own_presence = m.current_attendance(member).filter(|a| a.attends_as == AttendsAs::Own);
         if self.s.register.represents(person, member) {
             return match own_presence {
                 Some(_) => Ok(Via::Own),
-                None => Err(self.refuse(Provision::ElectronicParticipation, "ballot.not_present", format!("{name} is not checked in; a member votes in the meeting once it is present, in the room or electronically."))),
+                None => Err(self.refuse(Provision::ElectronicParticipation, "ballot.not_present", format!("{name} is not checked in; a member votes in the meeting once it is present, in the room or electronically.", name = name()))),
             };
         }
         let Some(proxy) = m.proxy_of(member).filter(|p| self.exercises(person, p)) else {
             return Err(self.refuse(
                 Provision::Representation,
                 "ballot.not_representative",
-                format!("{} neither represents {name} nor holds its proxy.", self.person_name(person)),
+                format!(
+                    "{} neither represents {name} nor holds its proxy.",
+                    self.person_name(person),
+                    name = name()
+                ),
             ));
         };
         self.holder_not_suspended(proxy)?;
@@ -208,7 +213,8 @@ impl Decider<'_> {
                 Provision::Representation,
                 "ballot.grantor_present",
                 format!(
-                    "{name} attends itself; its own presence takes precedence and the proxy is not used."
+                    "{name} attends itself; its own presence takes precedence and the proxy is not used.",
+                    name = name()
                 ),
             ));
         }
@@ -220,7 +226,7 @@ impl Decider<'_> {
             return Err(self.refuse(
                 Provision::ElectronicParticipation,
                 "ballot.proxy_not_present",
-                format!("Check in {name} by proxy before voting for it."),
+                format!("Check in {name} by proxy before voting for it.", name = name()),
             ));
         }
         if self.s.profile.readings.voting_instructions_binding {
@@ -237,7 +243,8 @@ impl Decider<'_> {
                     format!(
                         "The proxy of {name} instructs a vote {} on this item; a ballot {} contradicts it.",
                         choice_words(instructed),
-                        choice_words(choice)
+                        choice_words(choice),
+                        name = name()
                     ),
                 ));
             }
