@@ -223,10 +223,12 @@ pub fn app(
     declare_path_parameters(&mut doc);
     document_problems(&mut doc);
     document_event_streams(&mut doc);
+    let routes = web::Data::new(RouteTable::of(&doc));
     let doc = web::Data::new(doc);
     app.app_data(doc)
+        .app_data(routes)
         .configure(crate::web::configure)
-        .default_service(web::to(|| async { HttpResponse::NotFound().finish() }))
+        .default_service(web::to(no_route))
         .wrap(ErrorHandlers::new().default_handler(problem_for_bare_error))
         .wrap(actix_web::middleware::from_fn(stamp))
 }
@@ -367,6 +369,75 @@ fn document_event_streams(doc: &mut utoipa::openapi::OpenApi) {
             }
         }
     }
+}
+
+/// The API's paths and the methods each answers, from the OpenAPI document: a request for a
+/// path the API has, with a method it does not answer there, is told so (405, with `Allow`),
+/// not that the path does not exist.
+#[derive(Debug, Default)]
+struct RouteTable {
+    routes: Vec<(Vec<String>, Vec<&'static str>)>,
+}
+
+impl RouteTable {
+    fn of(doc: &utoipa::openapi::OpenApi) -> Self {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path.trim_start_matches('/').split('/').map(str::to_owned).collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(m, has)| has.then_some(m))
+                .collect();
+                (segments, methods)
+            })
+            .collect();
+        Self { routes }
+    }
+
+    /// The methods the API answers on `path`; empty when it has no such path.
+    fn allowed(&self, path: &str) -> Vec<&'static str> {
+        let wanted: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let mut methods: Vec<&'static str> = Vec::new();
+        for (segments, allowed) in &self.routes {
+            let matches = segments.len() == wanted.len()
+                && segments.iter().zip(&wanted).all(|(pattern, segment)| {
+                    (pattern.starts_with('{') && pattern.ends_with('}') && !segment.is_empty())
+                        || pattern == segment
+                });
+            if matches {
+                methods.extend(allowed.iter().filter(|m| !methods.contains(m)).collect::<Vec<_>>());
+            }
+        }
+        methods
+    }
+}
+
+/// What no route answers: 405 with the methods allowed when the API has the path, else 404.
+async fn no_route(req: actix_web::HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
+    let allowed = routes.allowed(req.path());
+    if allowed.is_empty() {
+        return HttpResponse::NotFound().finish();
+    }
+    let error = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "route.method_not_allowed",
+        "Method not allowed",
+        format!("{} is not allowed on {}; it answers {}.", req.method(), req.path(), allowed.join(", ")),
+    );
+    let mut response = actix_web::ResponseError::error_response(&error);
+    if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(actix_web::http::header::ALLOW, value);
+    }
+    response
 }
 
 async fn openapi_json(doc: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {

@@ -118,3 +118,30 @@ api_test!(a_signature_in_hex_with_a_sign_is_a_malformed_request, |app| {
     assert_eq!(response.0, StatusCode::BAD_REQUEST, "{}", response.1);
     assert!(response.1["detail"].as_str().is_some_and(|d| d.contains("hexadecimal")), "{}", response.1);
 });
+
+api_test!(a_method_a_path_does_not_answer_is_405_with_the_methods_it_does, |app| {
+    let token = app.sign_in(SECRETARIAT);
+    let path = "/associations/coop/meetings/alv/agenda-items/item-1/ballots";
+    let response = app
+        .client
+        .request(Method::DELETE, app.url(path))
+        .bearer_auth(&token)
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers().get("allow").and_then(|v| v.to_str().ok()), Some("POST"));
+    let body: Value = response.json().unwrap_or(Value::Null);
+    assert_eq!(body["code"], "route.method_not_allowed", "{body}");
+    // A path that answers two methods names both; a path the API does not have is a 404.
+    let response = app
+        .client
+        .request(Method::PATCH, app.url("/associations/coop/members"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let allow = response.headers().get("allow").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    let missing = app.call(Method::GET, "/associations/coop/no-such-thing", Some(&token), None);
+    assert_problem(&missing, StatusCode::NOT_FOUND, "route.unknown", None);
+});
