@@ -61,5 +61,5 @@ pub fn create_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// The public half, as lowercase hex.
 pub fn public_hex(key: &VerifyingKey) -> String {
-    key.as_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    ::hex::encode(key.as_bytes())
 }

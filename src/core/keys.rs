@@ -32,7 +32,7 @@ pub type SignatureBytes = Bytes<64>;
 
 impl<const N: usize> Bytes<N> {
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        ::hex::encode(self.0)
     }
 
     /// Exactly `2 × N` hexadecimal digits (either case; no sign, which `u8::from_str_radix`

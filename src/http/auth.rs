@@ -147,7 +147,7 @@ pub fn secret() -> Result<String, ApiError> {
 
 /// The SHA-256 of a secret, hex: what the database keeps instead of the secret.
 pub fn digest(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    ::hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {

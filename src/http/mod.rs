@@ -147,7 +147,7 @@ async fn stamp(
 fn request_id() -> String {
     let mut bytes = [0u8; 8];
     let _ = getrandom::fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    ::hex::encode(bytes)
 }
 
 /// Turns the framework's own bare errors (no route, wrong method) into problems.

@@ -103,7 +103,7 @@ impl SignedTreeHead {
 
 /// Lowercase hex of bytes, as the API and the export write hashes, keys and signatures.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    ::hex::encode(bytes)
 }
 
 /// Bytes from lowercase or uppercase hex: hexadecimal digits only (`u8::from_str_radix` alone

@@ -205,7 +205,7 @@ impl PublicKey {
 
     /// Lowercase hexadecimal.
     pub fn to_hex(&self) -> String {
-        self.as_bytes().iter().map(|b| format!("{b:02x}")).collect()
+        ::hex::encode(self.as_bytes())
     }
 
     pub fn verifying_key(&self) -> &VerifyingKey {

@@ -95,7 +95,7 @@ fn export_and_verify(
 fn tempfile() -> Result<std::fs::File, ApiError> {
     let mut name = [0u8; 12];
     getrandom::fill(&mut name).map_err(|_| ApiError::internal())?;
-    let name: String = name.iter().map(|b| format!("{b:02x}")).collect();
+    let name: String = ::hex::encode(name);
     let path = std::env::temp_dir().join(format!("stembus-audit-{name}.jsonl"));
     let file =
         std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).map_err(|e| {

@@ -953,7 +953,7 @@ fn instruction_of(value: &str) -> Result<Instruction, ApiError> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    ::hex::encode(bytes)
 }
 
 /// The file name as given, reduced to what is safe to show and to send back.
