@@ -63,6 +63,39 @@ pub fn empty_root() -> Hash {
 
 /// The largest power of two strictly below `n`: the size of the left subtree when RFC 6962 splits a
 /// range of `n >= 2` leaves. Returns 0 for `n < 2`, where there is nothing to split.
+/// RFC 6962 section 2.1.2 SUBPROOF(m, D[0:n], true) for `size1` ≤ `size2`, with `range_hash(lo,
+/// hi)` giving MTH(D[lo:hi]): the one walk both trees use, each with its own store of hashes.
+/// `complete` stays true while D[lo:hi] is the prefix that starts at leaf 0, whose root the
+/// verifier already holds (root1), so it need not be sent.
+fn consistency_path(
+    size1: usize,
+    size2: usize,
+    range_hash: impl Fn(usize, usize) -> Option<Hash>,
+) -> Option<Vec<Hash>> {
+    let (mut lo, mut hi) = (0, size2);
+    let mut complete = true;
+    let mut path = Vec::new();
+    loop {
+        if size1 == hi {
+            if !complete {
+                path.push(range_hash(lo, hi)?);
+            }
+            break;
+        }
+        let k = split_point(hi - lo);
+        if size1 - lo <= k {
+            path.push(range_hash(lo + k, hi)?);
+            hi = lo + k;
+        } else {
+            path.push(range_hash(lo, lo + k)?);
+            lo += k;
+            complete = false;
+        }
+    }
+    path.reverse();
+    Some(path)
+}
+
 fn split_point(n: usize) -> usize {
     if n < 2 {
         return 0;
@@ -207,30 +240,7 @@ impl MerkleTree {
         if size1 == 0 || size1 > size2 {
             return None;
         }
-        // SUBPROOF(m, D[lo:hi], complete): `complete` stays true while D[lo:hi] is the prefix that
-        // starts at leaf 0, whose root the verifier already holds (root1), so it need not be sent.
-        let (mut lo, mut hi) = (0, size2);
-        let mut complete = true;
-        let mut path = Vec::new();
-        loop {
-            if size1 == hi {
-                if !complete {
-                    path.push(self.range_hash(lo, hi)?);
-                }
-                break;
-            }
-            let k = split_point(hi - lo);
-            if size1 - lo <= k {
-                path.push(self.range_hash(lo + k, hi)?);
-                hi = lo + k;
-            } else {
-                path.push(self.range_hash(lo, lo + k)?);
-                lo += k;
-                complete = false;
-            }
-        }
-        path.reverse();
-        Some(path)
+        consistency_path(size1, size2, |lo, hi| self.range_hash(lo, hi))
     }
 
     /// `size` as an index into the levels, if the tree has reached it.
@@ -363,28 +373,8 @@ impl CompactTree {
         if size1 == 0 {
             return None;
         }
-        let (mut lo, mut hi) = (0u64, size2);
-        let mut complete = true;
-        let mut path = Vec::new();
-        loop {
-            if size1 == hi {
-                if !complete {
-                    path.push(self.range_hash(lo, hi)?);
-                }
-                break;
-            }
-            let k = split_point(usize::try_from(hi - lo).ok()?) as u64;
-            if size1 - lo <= k {
-                path.push(self.range_hash(lo + k, hi)?);
-                hi = lo + k;
-            } else {
-                path.push(self.range_hash(lo, lo + k)?);
-                lo += k;
-                complete = false;
-            }
-        }
-        path.reverse();
-        Some(path)
+        let (size1, size2) = (usize::try_from(size1).ok()?, usize::try_from(size2).ok()?);
+        consistency_path(size1, size2, |lo, hi| self.range_hash(lo as u64, hi as u64))
     }
 
     /// MTH(D[lo:hi]) from the kept subtrees: one of them, or split as RFC 6962 splits it. Every
