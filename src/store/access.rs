@@ -114,7 +114,7 @@ pub fn use_sign_in_code(
         let row: SignInCodeRow = sign_in_codes::table
             .filter(sign_in_codes::code_hash.eq(code_hash))
             .select(SignInCodeRow::as_select())
-            .first(c)?;
+            .get_result(c)?;
         parse_ids(&row.association_id, &row.person_id).map(Some)
     })
 }
@@ -149,7 +149,7 @@ pub fn session(
     let row: Option<SessionRow> = sessions::table
         .filter(sessions::token_hash.eq(token_hash))
         .select(SessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     match row.filter(|r| r.ended_at.is_none() && r.expires_at > now.naive_utc()) {
         Some(r) => {

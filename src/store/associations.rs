@@ -67,7 +67,7 @@ pub fn get(conn: &mut DbConnection, id: AssociationId) -> Result<StoredAssociati
     let row = associations::table
         .filter(associations::id.eq(id.to_string()))
         .select(AssociationRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(StoreError::UnknownAssociation(id))?;
     parse(row)

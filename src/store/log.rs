@@ -89,7 +89,7 @@ pub fn lock_head(conn: &mut DbConnection, association: AssociationId) -> Result<
     if updated == 0 {
         return Err(StoreError::UnknownAssociation(association));
     }
-    Ok(log_head::table.filter(log_head::association_id.eq(&a)).select(log_head::last_seq).first(conn)?)
+    Ok(log_head::table.filter(log_head::association_id.eq(&a)).select(log_head::last_seq).get_result(conn)?)
 }
 
 /// The last sequence number, without locking.
@@ -97,7 +97,7 @@ pub fn head(conn: &mut DbConnection, association: AssociationId) -> Result<i64, 
     log_head::table
         .filter(log_head::association_id.eq(association.to_string()))
         .select(log_head::last_seq)
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(StoreError::UnknownAssociation(association))
 }
@@ -112,7 +112,7 @@ pub fn next_index(
         .filter(events::association_id.eq(association.to_string()))
         .filter(events::stream.eq(stream))
         .select(diesel::dsl::max(events::stream_index))
-        .first(conn)?;
+        .get_result(conn)?;
     Ok(max.map_or(0, |m| m + 1))
 }
 

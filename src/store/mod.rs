@@ -5,6 +5,11 @@
 //! knows SQL.** Every change is an event appended to the log with its projections in the same
 //! transaction ([`log`], [`projection`]); the log is append-only (the database refuses updates
 //! and deletes of it), and appends are serialised by a lock on the log's head row.
+//!
+//! A lookup by a key that is unique reads with `get_result`, not `first`: `first` binds its
+//! `LIMIT` as a parameter, and SQLite (since 3.47) plans with the value of a bound `LIMIT`, so
+//! it compiles such a statement again every time it is bound: diesel's cached statement is
+//! then parsed and planned anew on every call.
 
 pub mod access;
 pub mod associations;

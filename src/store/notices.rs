@@ -288,7 +288,7 @@ pub fn claim_due(
 /// A notice by its id.
 pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<StoredNotice>, StoreError> {
     let row: Option<NoticeRow> =
-        notices::table.filter(notices::id.eq(id)).select(NoticeRow::as_select()).first(conn).optional()?;
+        notices::table.filter(notices::id.eq(id)).select(NoticeRow::as_select()).get_result(conn).optional()?;
     row.map(parse).transpose()
 }
 
