@@ -287,8 +287,11 @@ pub fn claim_due(
 
 /// A notice by its id.
 pub fn get(conn: &mut DbConnection, id: &str) -> Result<Option<StoredNotice>, StoreError> {
-    let row: Option<NoticeRow> =
-        notices::table.filter(notices::id.eq(id)).select(NoticeRow::as_select()).get_result(conn).optional()?;
+    let row: Option<NoticeRow> = notices::table
+        .filter(notices::id.eq(id))
+        .select(NoticeRow::as_select())
+        .get_result(conn)
+        .optional()?;
     row.map(parse).transpose()
 }
 
