@@ -60,7 +60,7 @@ impl Application {
             service: Arc::clone(&service),
             clock,
             outbox: Arc::new(outbox),
-            authenticator: Arc::new(SessionAuthenticator { store }),
+            authenticator: Arc::new(SessionAuthenticator::new(store)),
             live: live::Hub::default(),
             config,
             service_key: key.verifying_key(),

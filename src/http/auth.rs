@@ -114,24 +114,92 @@ impl Caller {
 /// Turns a bearer token into a caller.
 pub trait Authenticator: Send + Sync + std::fmt::Debug {
     fn authenticate(&self, token: &str, now: Instant) -> Result<Option<Caller>, ApiError>;
+
+    /// The caller of a token known without reading the database, if any: what a request
+    /// checks first, so that it need not wait for a thread that may block.
+    fn cached(&self, _token: &str, _now: Instant) -> Option<Caller> {
+        None
+    }
+
+    /// Sessions or roles changed: forget what was kept of `token_hash`'s session, or of every
+    /// session when `None` (a role granted or taken away).
+    fn forget(&self, _token_hash: Option<&str>) {}
 }
 
-/// Sessions stored by the service, started with an e-mailed one-time code.
+/// How long a session read from the database is trusted without reading it again. A sign-out
+/// or a role change made through this instance takes effect at once (it calls
+/// [`Authenticator::forget`]); one made through another instance sharing the database, or by
+/// the command line, takes effect within this time.
+pub const SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// At most this many sessions are kept; past it the cache starts again empty.
+const SESSION_CACHE_MAX: usize = 65_536;
+
+/// Sessions stored by the service, started with an e-mailed one-time code. Each request of a
+/// session would read the session and its roles (two queries on a thread that may block); the
+/// last reading of each session is kept for [`SESSION_CACHE_TTL`].
 #[derive(Debug, Clone)]
 pub struct SessionAuthenticator {
     pub store: Store,
+    cache: Arc<std::sync::Mutex<SessionCache>>,
+}
+
+#[derive(Debug, Default)]
+struct SessionCache {
+    /// Bumped by every [`Authenticator::forget`]: a reading that began before a change is not
+    /// kept.
+    generation: u64,
+    by_hash: std::collections::HashMap<String, (Caller, std::time::Instant)>,
+}
+
+impl SessionAuthenticator {
+    pub fn new(store: Store) -> Self {
+        Self { store, cache: Arc::default() }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, SessionCache> {
+        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl Authenticator for SessionAuthenticator {
     fn authenticate(&self, token: &str, now: Instant) -> Result<Option<Caller>, ApiError> {
         let hash = digest(token);
+        let generation = self.cache().generation;
+        let read_at = std::time::Instant::now();
         let mut conn = self.store.connection()?;
         let Some((association, person, expires)) = access::session(&mut conn, &hash, now)? else {
             return Ok(None);
         };
         let roles =
             access::roles_of(&mut conn, association, person)?.iter().filter_map(|r| Role::parse(r)).collect();
-        Ok(Some(Caller { association, person, roles, session_expires: expires, token_hash: hash }))
+        let caller = Caller { association, person, roles, session_expires: expires, token_hash: hash };
+        let mut cache = self.cache();
+        if cache.generation == generation {
+            if cache.by_hash.len() >= SESSION_CACHE_MAX {
+                cache.by_hash.clear();
+            }
+            cache.by_hash.insert(caller.token_hash.clone(), (caller.clone(), read_at));
+        }
+        Ok(Some(caller))
+    }
+
+    fn cached(&self, token: &str, now: Instant) -> Option<Caller> {
+        let hash = digest(token);
+        let cache = self.cache();
+        let (caller, read_at) = cache.by_hash.get(&hash)?;
+        (read_at.elapsed() < SESSION_CACHE_TTL && caller.session_expires > now).then(|| caller.clone())
+    }
+
+    fn forget(&self, token_hash: Option<&str>) {
+        let mut cache = self.cache();
+        cache.generation += 1;
+        match token_hash {
+            Some(hash) => {
+                cache.by_hash.remove(hash);
+            }
+            None => cache.by_hash.clear(),
+        }
     }
 }
 
@@ -195,6 +263,9 @@ impl FromRequest for Caller {
                 ));
             };
             let now = clock.now();
+            if let Some(caller) = authenticator.cached(&token, now) {
+                return Ok(caller);
+            }
             let caller = web::block(move || authenticator.authenticate(&token, now)).await??;
             caller.ok_or_else(|| {
                 ApiError::unauthorized("The session token is unknown, ended or expired; sign in again.")

@@ -386,6 +386,7 @@ pub async fn sign_out(
         .await
         .map_err(|e| page.error(e))?
         .map_err(|e| page.error(e))?;
+        state.authenticator.forget(Some(&me.caller.token_hash));
     }
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/"))

@@ -195,3 +195,31 @@ api_test!(people_signing_in_at_the_same_moment_all_get_a_session, |app| {
     });
     assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "{statuses:?}");
 });
+
+api_test!(a_role_granted_or_taken_away_counts_at_once_for_a_session_already_in_use, |app| {
+    let sec = app.sign_in(SECRETARIAT);
+    app.ok(
+        Method::POST,
+        "/associations/coop/persons",
+        &sec,
+        Some(json!({"id": "accountant", "name": "Accountant", "email": "accountant@coop.example"})),
+        StatusCode::CREATED,
+    );
+    let token = app.sign_in("accountant@coop.example");
+    let (_, me) = app.get("/sessions/current", &token);
+    assert_eq!(me["roles"], json!([]));
+    app.ok(
+        Method::POST,
+        "/associations/coop/role-grants",
+        &sec,
+        Some(json!({"person": "accountant", "role": "auditor"})),
+        StatusCode::NO_CONTENT,
+    );
+    let (_, me) = app.get("/sessions/current", &token);
+    assert_eq!(me["roles"], json!(["auditor"]), "the grant counts for the session in use");
+    let (status, _) =
+        app.call(Method::DELETE, "/associations/coop/role-grants/accountant/auditor", Some(&sec), None);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, me) = app.get("/sessions/current", &token);
+    assert_eq!(me["roles"], json!([]), "taking the role away counts at once");
+});

@@ -491,6 +491,7 @@ async fn grant_role(
         access::grant_role(&mut conn, a, person, role.code(), now)
     })
     .await??;
+    state.authenticator.forget(None);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -524,6 +525,7 @@ async fn revoke_role(
         access::revoke_role(&mut conn, a, person, role.code())
     })
     .await??;
+    state.authenticator.forget(None);
     if revoked {
         Ok(HttpResponse::NoContent().finish())
     } else {

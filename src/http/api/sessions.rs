@@ -209,10 +209,12 @@ async fn current_session(caller: Caller) -> HttpResponse {
 async fn end_session(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let store = state.service.store().clone();
     let now = state.clock.now();
+    let hash = caller.token_hash.clone();
     web::block(move || {
         let mut conn = store.connection()?;
-        access::end_session(&mut conn, &caller.token_hash, now)
+        access::end_session(&mut conn, &hash, now)
     })
     .await??;
+    state.authenticator.forget(Some(&caller.token_hash));
     Ok(HttpResponse::NoContent().finish())
 }
