@@ -215,47 +215,52 @@ pub fn run_level(
             meeting::meeting(),
             meeting::item()
         );
-        plans.push((url, voter.token.clone(), bodies));
+        let url: reqwest::Url = url.parse()?;
+        let bearer = reqwest::header::HeaderValue::try_from(format!("Bearer {}", voter.token))?;
+        plans.push((url, bearer, bodies));
     }
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(usize::MAX)
         .timeout(Duration::from_secs(120))
         .build()?;
+    let json_type = reqwest::header::HeaderValue::from_static("application/json");
     let started = Instant::now();
     let cpu_before = process_cpu_seconds();
-    let outcomes: Vec<(Vec<Duration>, Vec<Value>, Vec<String>)> = rt.block_on(async {
+    // While the clock runs a voter only sends and keeps the answer; answers are read after.
+    let outcomes = rt.block_on(async {
         let tasks: Vec<_> = plans
             .into_iter()
-            .map(|(url, token, bodies)| {
+            .map(|(url, bearer, bodies)| {
                 let client = client.clone();
+                let json_type = json_type.clone();
                 tokio::spawn(async move {
-                    let (mut latencies, mut receipts, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+                    let mut latencies = Vec::with_capacity(bodies.len());
+                    let mut answers = Vec::with_capacity(bodies.len());
+                    let mut errors: Vec<String> = Vec::new();
                     for body in bodies {
                         let t0 = Instant::now();
                         let sent = client
-                            .post(&url)
-                            .bearer_auth(&token)
-                            .header("content-type", "application/json")
+                            .post(url.clone())
+                            .header(reqwest::header::AUTHORIZATION, bearer.clone())
+                            .header(reqwest::header::CONTENT_TYPE, json_type.clone())
                             .body(body)
                             .send()
                             .await;
                         match sent {
                             Ok(response) => {
                                 let status = response.status();
-                                let text = response.text().await.unwrap_or_default();
-                                latencies.push(t0.elapsed());
-                                let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-                                if status == reqwest::StatusCode::CREATED && value["log_receipt"].is_object()
-                                {
-                                    receipts.push(value["log_receipt"].clone());
-                                } else {
-                                    errors.push(format!("{status}: {text}"));
+                                match response.bytes().await {
+                                    Ok(bytes) => {
+                                        latencies.push(t0.elapsed());
+                                        answers.push((status, bytes));
+                                    }
+                                    Err(e) => errors.push(e.to_string()),
                                 }
                             }
                             Err(e) => errors.push(e.to_string()),
                         }
                     }
-                    (latencies, receipts, errors)
+                    (latencies, answers, errors)
                 })
             })
             .collect();
@@ -270,9 +275,16 @@ pub fn run_level(
     let mut latencies: Vec<Duration> = Vec::new();
     let mut receipts: Vec<Value> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
-    for (l, r, e) in outcomes {
+    for (l, answers, e) in outcomes {
         latencies.extend(l);
-        receipts.extend(r);
+        for (status, bytes) in answers {
+            let mut value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            if status == reqwest::StatusCode::CREATED && value["log_receipt"].is_object() {
+                receipts.push(value["log_receipt"].take());
+            } else {
+                errors.push(format!("{status}: {}", String::from_utf8_lossy(&bytes)));
+            }
+        }
         errors.extend(e);
     }
     if let Some(first) = errors.first() {
