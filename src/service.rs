@@ -571,9 +571,11 @@ impl Service {
             }
             let mut seq = head;
             let mut decided: Vec<Result<Vec<Logged>, RuleViolation>> = Vec::with_capacity(batch.len());
-            let mut queued = 0;
             let mut grown: Vec<(String, Option<crate::core::MeetingId>)> = Vec::new();
             let mut latest: Option<Instant> = None;
+            let mut projector = projection::Projector::new(&a);
+            let mut event_rows = Vec::new();
+            let mut caused = crate::mail::queue::Caused::default();
             for pending in batch {
                 let verified = pending.verified.as_ref();
                 let events = match handle_with_verified(
@@ -606,23 +608,21 @@ impl Service {
                 applied = true;
                 for event in &events {
                     apply(&mut cache.state, event);
-                    projection::project(c, &a, &cache.state, event)?;
+                    projector.project(c, &cache.state, event)?;
                 }
-                let logged = log::insert_events(c, association, seq, &to_log)?;
+                let (rows, logged) = log::event_rows(association, seq, &to_log)?;
+                event_rows.extend(rows);
                 seq += i64::try_from(logged.len()).unwrap_or(i64::MAX);
-                // The notices the events cause, in the same transaction: if they cannot be
-                // queued, the batch fails and nothing is stored.
-                queued += match pending.notices {
-                    Notices::Queue => {
-                        let ctx = MailContext {
-                            association_name: cache.name.clone(),
-                            public_url: self.public_url.clone(),
-                            organizer_email: None,
-                        };
-                        crate::mail::queue::enqueue(c, association, &cache.state, &logged, &ctx, pending.now)?
-                    }
-                    Notices::Withhold => 0,
-                };
+                // The notices the events cause, from the state they leave; queued in the same
+                // transaction: if they cannot be, the batch fails and nothing is stored.
+                if let Notices::Queue = pending.notices {
+                    let ctx = MailContext {
+                        association_name: cache.name.clone(),
+                        public_url: self.public_url.clone(),
+                        organizer_email: None,
+                    };
+                    caused.add(association, &cache.state, &logged, &ctx, pending.now);
+                }
                 for l in &logged {
                     cache
                         .trees
@@ -636,6 +636,11 @@ impl Service {
                 latest = Some(latest.map_or(pending.now, |t| t.max(pending.now)));
                 decided.push(Ok(logged));
             }
+            // The rows of the whole batch, a statement for many: the ballots held back, the
+            // events, then the notices that refer to them.
+            projector.flush(c)?;
+            log::insert_rows(c, &event_rows)?;
+            let queued = caused.store(c, association)?;
             if seq != head {
                 log::set_head(c, association, seq)?;
             }

@@ -137,16 +137,32 @@ pub fn insert_events(
     last_seq: i64,
     events_to_log: &[(Event, i64)],
 ) -> Result<Vec<Logged>, StoreError> {
+    let (rows, logged) = event_rows(association, last_seq, events_to_log)?;
+    insert_rows(conn, &rows)?;
+    Ok(logged)
+}
+
+/// The rows of events after `last_seq` and the events logged, without writing them: a batch
+/// of commands collects the rows of all and writes them with [`insert_rows`] before it moves
+/// the head.
+pub fn event_rows(
+    association: AssociationId,
+    last_seq: i64,
+    events_to_log: &[(Event, i64)],
+) -> Result<(Vec<EventRow>, Vec<Logged>), StoreError> {
     let a = association.to_string();
+    let mut rows = Vec::with_capacity(events_to_log.len());
     let mut logged = Vec::with_capacity(events_to_log.len());
     for (i, (event, stream_index)) in events_to_log.iter().enumerate() {
         let seq = last_seq + 1 + i as i64;
+        // Through `Value`, whose keys are ordered: the stored body is the one spelling the
+        // export and the verifier expect.
         let value =
             serde_json::to_value(event).map_err(|e| StoreError::Corrupt { seq, reason: e.to_string() })?;
         let kind = value.get("event").and_then(|k| k.as_str()).unwrap_or_default().to_owned();
         let stream = stream_of(event);
         let body = value.to_string();
-        let row = EventRow {
+        rows.push(EventRow {
             association_id: a.clone(),
             seq,
             stream: stream.clone(),
@@ -154,12 +170,26 @@ pub fn insert_events(
             at: event.at.naive_utc(),
             kind,
             body: body.clone(),
-        };
-        // One statement per row: the multi-backend connection has no batch insert.
-        diesel::insert_into(events::table).values(row).execute(conn)?;
+        });
         logged.push(Logged { seq, stream, stream_index: *stream_index, event: event.clone(), body });
     }
-    Ok(logged)
+    Ok((rows, logged))
+}
+
+/// Rows of one multi-row statement: far under SQLite's 32,766 and PostgreSQL's 65,535 bound
+/// values at the widest row written this way (ten columns).
+pub(crate) const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Writes event rows, [`ROWS_PER_STATEMENT`] to a statement.
+pub fn insert_rows(conn: &mut DbConnection, rows: &[EventRow]) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        // The multi-backend connection has no multi-row insert; each backend's own has.
+        match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(events::table).values(chunk).execute(c)?,
+            DbConnection::Postgresql(c) => diesel::insert_into(events::table).values(chunk).execute(c)?,
+        };
+    }
+    Ok(())
 }
 
 /// Moves the log's head to `seq`, the last event inserted (under [`lock_head`]).

@@ -1,11 +1,14 @@
 //! Projections: after an event has been folded into the state, the rows it touched are written
 //! from that state, in the same transaction as the event. Writing rows from the folded state
 //! (rather than interpreting the event a second time) keeps the tables exactly what the core
-//! sees. A row is replaced by deleting and inserting it, which both backends do alike.
+//! sees. A row is replaced by deleting and inserting it, which both backends do alike; ballots,
+//! the rows written most often, are upserted instead (each backend's own statement), and a
+//! [`Projector`] writes the ballots of a run of `BallotCast` events in one statement.
 
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::log::ROWS_PER_STATEMENT;
 use super::rows::*;
 use super::schema::*;
 use super::{DbConnection, StoreError};
@@ -25,6 +28,46 @@ pub fn code<T: Serialize>(value: &T) -> String {
 
 fn utc(t: crate::core::Instant) -> chrono::NaiveDateTime {
     t.naive_utc()
+}
+
+/// Writes the rows of a batch's events, holding back the ballots of a run of `BallotCast`
+/// events to write them in one statement: at the next event of another kind, or at
+/// [`Projector::flush`], which the batch calls before it commits. Rows are still written from
+/// the state after each event, in the events' order.
+#[derive(Debug, Default)]
+pub struct Projector {
+    association: String,
+    ballots: std::collections::HashMap<BallotKey, Option<BallotRow>>,
+}
+
+impl Projector {
+    pub fn new(association: &str) -> Self {
+        Self { association: association.to_owned(), ballots: Default::default() }
+    }
+
+    /// As [`project`], for the projector's association.
+    pub fn project(
+        &mut self,
+        conn: &mut DbConnection,
+        state: &Association,
+        event: &Event,
+    ) -> Result<(), StoreError> {
+        if let Fact::BallotCast { meeting, poll, item, ballot } = &event.fact {
+            let (key, row) = ballot_row(&self.association, state, *meeting, *poll, *item, ballot.member)?;
+            self.ballots.insert(key, row);
+            return Ok(());
+        }
+        self.flush(conn)?;
+        project(conn, &self.association, state, event)
+    }
+
+    /// Writes the ballots held back.
+    pub fn flush(&mut self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        if self.ballots.is_empty() {
+            return Ok(());
+        }
+        write_ballots(conn, &self.association, std::mem::take(&mut self.ballots))
+    }
 }
 
 /// Writes the rows that `event` changed, reading them from `state` (which already holds the
@@ -119,7 +162,8 @@ pub fn project(
         | Fact::ResultDeclared { meeting, poll, .. }
         | Fact::DeclarationChallenged { meeting, poll, .. } => poll_row(conn, a, state, *meeting, *poll),
         Fact::BallotCast { meeting, poll, item, ballot } => {
-            ballot_row(conn, a, state, *meeting, *poll, *item, ballot.member)
+            let (key, row) = ballot_row(a, state, *meeting, *poll, *item, ballot.member)?;
+            write_ballots(conn, a, [(key, row)])
         }
         Fact::PollClosed { meeting, poll, .. } => {
             poll_row(conn, a, state, *meeting, *poll)?;
@@ -416,50 +460,99 @@ fn poll_row(
     Ok(())
 }
 
+/// A ballot row's primary key: meeting, agenda item, ballot box (the poll, or `advance`) and
+/// member, in an association.
+type BallotKey = (String, String, String, String);
+
+/// The row of a member's ballot in a ballot box as `state` holds it, or `None` when it holds
+/// none there (the row goes).
 fn ballot_row(
-    conn: &mut DbConnection,
     a: &str,
     state: &Association,
     meeting: MeetingId,
     poll: Option<PollId>,
     item: AgendaItemId,
     member: MemberId,
-) -> Result<(), StoreError> {
+) -> Result<(BallotKey, Option<BallotRow>), StoreError> {
     let m = meeting_of(state, meeting)?;
     let ballot_box = poll.map_or_else(|| ADVANCE.to_owned(), |p| p.to_string());
-    diesel::delete(
-        ballots::table
-            .filter(ballots::association_id.eq(a))
-            .filter(ballots::meeting_id.eq(meeting.to_string()))
-            .filter(ballots::item_id.eq(item.to_string()))
-            .filter(ballots::ballot_box.eq(&ballot_box))
-            .filter(ballots::member_id.eq(member.to_string())),
-    )
-    .execute(conn)?;
+    let key = (meeting.to_string(), item.to_string(), ballot_box, member.to_string());
     let ballot = match poll {
         Some(p) => m.polls.get(&p).and_then(|p| p.ballots.get(&member)),
         None => m.advance_ballots.get(&item).and_then(|b| b.get(&member)),
     };
-    if let Some(b) = ballot {
+    let row = ballot.map(|b| {
         let (via, proxy_id) = match b.via {
             Via::Own => ("own", None),
             Via::Proxy { proxy } => ("proxy", Some(proxy.to_string())),
             Via::Advance => ("advance", None),
         };
-        diesel::insert_into(ballots::table)
-            .values(BallotRow {
-                association_id: a.to_owned(),
-                meeting_id: meeting.to_string(),
-                item_id: item.to_string(),
-                ballot_box,
-                member_id: member.to_string(),
-                person_id: b.person.to_string(),
-                choice: code(&b.choice),
-                via: via.into(),
-                proxy_id,
-                cast_at: utc(b.cast_at),
-            })
-            .execute(conn)?;
+        BallotRow {
+            association_id: a.to_owned(),
+            meeting_id: key.0.clone(),
+            item_id: key.1.clone(),
+            ballot_box: key.2.clone(),
+            member_id: key.3.clone(),
+            person_id: b.person.to_string(),
+            choice: code(&b.choice),
+            via: via.into(),
+            proxy_id,
+            cast_at: utc(b.cast_at),
+        }
+    });
+    Ok((key, row))
+}
+
+/// Writes ballot rows: the ones the state holds are upserted, [`ROWS_PER_STATEMENT`] to a
+/// statement; the others are deleted. The keys are distinct.
+fn write_ballots(
+    conn: &mut DbConnection,
+    a: &str,
+    ballots: impl IntoIterator<Item = (BallotKey, Option<BallotRow>)>,
+) -> Result<(), StoreError> {
+    let mut rows = Vec::new();
+    for ((meeting, item, ballot_box, member), row) in ballots {
+        match row {
+            Some(row) => rows.push(row),
+            None => {
+                diesel::delete(
+                    ballots::table
+                        .filter(ballots::association_id.eq(a))
+                        .filter(ballots::meeting_id.eq(meeting))
+                        .filter(ballots::item_id.eq(item))
+                        .filter(ballots::ballot_box.eq(ballot_box))
+                        .filter(ballots::member_id.eq(member)),
+                )
+                .execute(conn)?;
+            }
+        }
+    }
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        // The multi-backend connection has no upsert; each backend's own has.
+        match conn {
+            DbConnection::Sqlite(c) => diesel::replace_into(ballots::table).values(chunk).execute(c)?,
+            DbConnection::Postgresql(c) => {
+                use diesel::upsert::excluded;
+                diesel::insert_into(ballots::table)
+                    .values(chunk)
+                    .on_conflict((
+                        ballots::association_id,
+                        ballots::meeting_id,
+                        ballots::item_id,
+                        ballots::ballot_box,
+                        ballots::member_id,
+                    ))
+                    .do_update()
+                    .set((
+                        ballots::person_id.eq(excluded(ballots::person_id)),
+                        ballots::choice.eq(excluded(ballots::choice)),
+                        ballots::via.eq(excluded(ballots::via)),
+                        ballots::proxy_id.eq(excluded(ballots::proxy_id)),
+                        ballots::cast_at.eq(excluded(ballots::cast_at)),
+                    ))
+                    .execute(c)?
+            }
+        };
     }
     Ok(())
 }

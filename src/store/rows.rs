@@ -128,6 +128,9 @@ pub struct PollRow {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ballots)]
+// `None` is NULL, not DEFAULT: rows of one statement then have one shape (SQLite's multi-row
+// insert needs it).
+#[diesel(treat_none_as_default_value = false)]
 pub struct BallotRow {
     pub association_id: String,
     pub meeting_id: String,
