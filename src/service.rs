@@ -174,6 +174,11 @@ impl Entry {
         Held { guard: lock(&self.cache), _wake: WakeFront(self) }
     }
 
+    /// Whether nobody holds the cache (no batch is being written).
+    fn is_free(&self) -> bool {
+        !matches!(self.cache.try_lock(), Err(TryLockError::WouldBlock))
+    }
+
     fn try_hold(&self) -> Option<Held<'_>> {
         let guard = match self.cache.try_lock() {
             Ok(guard) => guard,
@@ -223,7 +228,8 @@ fn preverified(association: AssociationId, entry: &Entry, command: &Command) -> 
     Some(SignedBytes { key: signed.key, bytes, signature: signed.signature })
 }
 
-/// Where a waiting caller receives its outcome, or the word that it may write the next batch.
+/// Where a waiting caller receives its outcome, or the word that it may write the next batch:
+/// a thread sleeps on the condition variable; a task (see [`Submitted`]) leaves its waker.
 #[derive(Default)]
 struct Slot {
     state: Mutex<SlotState>,
@@ -234,17 +240,32 @@ struct Slot {
 struct SlotState {
     outcome: Option<Result<Committed, ServiceError>>,
     turn: bool,
+    waker: Option<std::task::Waker>,
 }
 
 impl Slot {
     fn finish(&self, outcome: Result<Committed, ServiceError>) {
-        lock(&self.state).outcome = Some(outcome);
+        let waker = {
+            let mut state = lock(&self.state);
+            state.outcome = Some(outcome);
+            state.waker.take()
+        };
         self.ready.notify_one();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     fn wake(&self) {
-        lock(&self.state).turn = true;
+        let waker = {
+            let mut state = lock(&self.state);
+            state.turn = true;
+            state.waker.take()
+        };
         self.ready.notify_one();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     fn take(&self) -> Option<Result<Committed, ServiceError>> {
@@ -261,6 +282,84 @@ impl Slot {
             };
         }
         state.turn = false;
+    }
+
+    /// [`Slot::wait`] for a task: ready when the outcome arrives or the caller is woken to write.
+    fn ready(&self) -> impl std::future::Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            let mut state = lock(&self.state);
+            if state.outcome.is_some() || state.turn {
+                state.turn = false;
+                std::task::Poll::Ready(())
+            } else {
+                state.waker = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+    }
+}
+
+/// A command queued by [`Service::submit`]. Its caller awaits [`Submitted::outcome`] without
+/// holding a thread: only when the cache is free, or the writer lets go of it with this command
+/// at the front of the queue, does it take a blocking thread to write the next batch, as a
+/// blocked caller of [`Service::execute`] would. Dropped before its outcome (the client went
+/// away), it hands the command to a blocking thread, which writes when its turn comes, so that
+/// the queue never waits for a task that is gone.
+pub struct Submitted {
+    service: Arc<Service>,
+    association: AssociationId,
+    entry: Arc<Entry>,
+    slot: Arc<Slot>,
+    settled: bool,
+}
+
+impl std::fmt::Debug for Submitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submitted").field("association", &self.association).finish_non_exhaustive()
+    }
+}
+
+impl Submitted {
+    /// The command's outcome, once its batch has committed; an error only when the thread that
+    /// wrote it panicked.
+    pub async fn outcome(mut self) -> Result<Result<Committed, ServiceError>, tokio::task::JoinError> {
+        loop {
+            if let Some(outcome) = self.slot.take() {
+                self.settled = true;
+                return Ok(outcome);
+            }
+            if self.entry.is_free() {
+                self.settled = true;
+                let (service, entry, slot) =
+                    (Arc::clone(&self.service), Arc::clone(&self.entry), Arc::clone(&self.slot));
+                let association = self.association;
+                return tokio::task::spawn_blocking(move || service.outcome_of(association, &entry, &slot))
+                    .await;
+            }
+            self.slot.ready().await;
+        }
+    }
+}
+
+impl Drop for Submitted {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let (service, entry, slot) =
+            (Arc::clone(&self.service), Arc::clone(&self.entry), Arc::clone(&self.slot));
+        let association = self.association;
+        let carry = move || {
+            let _ = service.outcome_of(association, &entry, &slot);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn_blocking(carry);
+            }
+            Err(_) => {
+                std::thread::spawn(carry);
+            }
+        }
     }
 }
 
@@ -467,6 +566,27 @@ impl Service {
         let verified = preverified(association, &entry, &command);
         lock(&entry.queue).push_back(Pending { command, now, notices, slot: Arc::clone(&slot), verified });
         self.outcome_of(association, &entry, &slot)
+    }
+
+    /// Queues a command as [`Service::execute_with_receipts`] does (a signed ballot's signature
+    /// verified on the calling thread first), for a caller that awaits its outcome rather than
+    /// blocking a thread: see [`Submitted`]. Gives the command back when the association's state
+    /// is not in memory yet, since reading it blocks: carry it out with
+    /// [`Service::execute_with_receipts`] on a blocking thread.
+    pub fn submit(
+        self: &Arc<Self>,
+        association: AssociationId,
+        command: Command,
+        now: Instant,
+        notices: Notices,
+    ) -> Result<Submitted, Box<Command>> {
+        let Some(entry) = lock(&self.caches).get(&association).cloned() else {
+            return Err(Box::new(command));
+        };
+        let slot = Arc::new(Slot::default());
+        let verified = preverified(association, &entry, &command);
+        lock(&entry.queue).push_back(Pending { command, now, notices, slot: Arc::clone(&slot), verified });
+        Ok(Submitted { service: Arc::clone(self), association, entry, slot, settled: false })
     }
 
     /// Carries out several commands of one association in order, each decided against the

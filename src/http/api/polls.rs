@@ -701,10 +701,22 @@ async fn cast_ballot(
         Command::CastBallot { meeting, item, member, person: caller.person, choice, signed: signature };
     let service = std::sync::Arc::clone(&state.service);
     let now = state.clock.now();
-    let outcome =
-        web::block(move || service.execute_with_receipts(a, command, now, crate::service::Notices::Queue))
+    // Awaited without a thread of its own while the ballot waits for its batch (many ballots
+    // wait at once); the first command of an association after a start reads its state on a
+    // blocking thread.
+    let outcome = match service.submit(a, command, now, crate::service::Notices::Queue) {
+        Ok(submitted) => submitted.outcome().await.map_err(|e| {
+            tracing::error!(error = %e, "the thread that wrote a batch failed");
+            ApiError::internal()
+        })?,
+        Err(command) => {
+            web::block(move || {
+                service.execute_with_receipts(a, *command, now, crate::service::Notices::Queue)
+            })
             .await?
-            .map_err(ApiError::from);
+        }
+    }
+    .map_err(ApiError::from);
     let committed = match outcome {
         Ok(committed) => committed,
         // Refused: an identical retry of a stored ballot is answered with it; otherwise the
