@@ -317,3 +317,78 @@ both_backends!(a_failed_batch_stores_nothing_fails_every_caller_and_the_cache_is
     }
     assert_eq!(meeting_log_len(&service), log_before + 5);
 });
+
+both_backends!(
+    callers_that_await_and_callers_that_block_share_batches_and_a_dropped_waiter_is_carried_out,
+    |db| {
+        let service = Arc::new(open_poll(db, 25));
+        let log_before = meeting_log_len(&service);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let submit = |command: Command| {
+            service
+                .submit(coop(), command, t(VOTE), Notices::Queue)
+                .unwrap_or_else(|_| panic!("the association's state is in memory"))
+        };
+        let mut ballots =
+            (0..25).map(|i| ballot(&service, i, Choice::Against, 2)).collect::<Vec<_>>().into_iter();
+        // A caller that goes away before its answer, with nobody else writing: its ballot is
+        // stored all the same, once.
+        let gone = ballots.next().unwrap_or_else(|| panic!("25 ballots"));
+        runtime.block_on(async { drop(submit(gone)) });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while meeting_log_len(&service) < log_before + 1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(meeting_log_len(&service), log_before + 1, "the ballot of a caller that went away");
+        // Twelve callers await their outcome on the runtime, twelve block a thread each, all at
+        // once.
+        let awaited: Vec<_> =
+            ballots.by_ref().take(12).map(|command| runtime.spawn(submit(command).outcome())).collect();
+        let blocked: Vec<_> = ballots
+            .map(|command| {
+                let service = Arc::clone(&service);
+                std::thread::spawn(move || {
+                    service.execute_with_receipts(coop(), command, t(VOTE), Notices::Queue)
+                })
+            })
+            .collect();
+        let key = service.public_key();
+        let mut outcomes = Vec::new();
+        for handle in awaited {
+            let joined = runtime.block_on(handle).unwrap_or_else(|e| panic!("{e}"));
+            outcomes.push(joined.unwrap_or_else(|e| panic!("the writer's thread failed: {e}")));
+        }
+        for handle in blocked {
+            outcomes.push(handle.join().unwrap_or_else(|_| panic!("a caller panicked")));
+        }
+        assert_eq!(outcomes.len(), 24);
+        for outcome in outcomes {
+            let committed = outcome.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(committed.receipts.len(), 1);
+            assert_eq!(committed.receipts[0].tree_head.verify(&key), Ok(()));
+        }
+        assert_eq!(meeting_log_len(&service), log_before + 25);
+        let against = service
+            .read(coop(), |s| {
+                s.meetings[&meeting()].polls[&PollId::named("p")]
+                    .ballots
+                    .values()
+                    .filter(|b| b.choice == Choice::Against)
+                    .count()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(against, 25);
+        // A service that has not read the association yet gives the command back: reading the
+        // state blocks, which an awaiting caller must not do on its own thread.
+        let fresh = Arc::new(Service::new(
+            Store::open(&db.url).unwrap_or_else(|e| panic!("{e}")),
+            SigningKey::from_bytes(&[9u8; 32]),
+        ));
+        let command = ballot(&service, 0, Choice::For, 3);
+        assert!(fresh.submit(coop(), command, t(VOTE), Notices::Queue).is_err());
+    }
+);
