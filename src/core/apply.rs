@@ -14,7 +14,10 @@ pub fn apply(state: &mut Association, event: &Event) {
     let at = event.at;
     match &event.fact {
         Fact::MemberRegistered { member } => {
-            state.register.members.insert(member.id, member.clone());
+            state
+                .register
+                .members
+                .insert(member.id, super::register::Member { registered_at: Some(at), ..member.clone() });
         }
         Fact::MemberAddressChanged { member, email } => {
             if let Some(m) = state.register.members.get_mut(member) {

@@ -131,7 +131,13 @@ pub fn minutes(state: &Association, meeting: &Meeting) -> Minutes {
     }
 
     let mut attendance = Vec::with_capacity(register.members.len());
-    for member in register.members.values() {
+    // The members of the association while the meeting ran: one registered after it closed
+    // was not called to it and is not listed as absent.
+    let was_member = |registered_at: Option<Instant>| match (registered_at, meeting.closed_at) {
+        (Some(registered), Some(closed)) => registered <= closed,
+        _ => true,
+    };
+    for member in register.members.values().filter(|m| was_member(m.registered_at)) {
         let spans: Vec<_> =
             meeting.attendance.get(&member.id).map(|s| s.iter().collect()).unwrap_or_default();
         let own = spans.iter().find(|a| a.attends_as == AttendsAs::Own);

@@ -91,6 +91,11 @@ pub struct Member {
     pub language: Language,
     /// In appeal against termination or expulsion (Art. 6.9): no vote.
     pub suspended: bool,
+    /// When the member entered the register: set by `apply` from the time of its
+    /// `MemberRegistered` event, never carried in an event (so `None` in the event itself). A
+    /// meeting's attendance list names only members registered before it closed.
+    #[serde(skip)]
+    pub registered_at: Option<super::Instant>,
 }
 
 /// A profession that may hold any number of proxies (Art. 8.5).

@@ -127,3 +127,39 @@ fn a_name_cannot_break_the_minutes_table_nor_carry_control_characters() {
     assert!(minutes.contains("| Gemeente X \\| Present \\|  ## Heading | Not present |"), "{minutes}");
     assert!(!minutes.contains("\n## Heading"));
 }
+
+#[test]
+fn a_member_registered_after_the_meeting_closed_is_not_on_its_attendance_list() {
+    let text = include_str!("../../scenarios/alv-2022-12-07.toml");
+    let mut replay = Scenario::from_toml(text)
+        .and_then(|s| s.replay(RulesProfile::dimpact_2023()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let meeting = MeetingId::named("alv-2022-12-07");
+    let closed = replay.state.meetings[&meeting].closed_at.unwrap_or_else(|| panic!("the meeting closed"));
+    let register = |id: &str, name: &str| Command::RegisterMember {
+        member: MemberId::named(id),
+        name: name.into(),
+        kind: stembus::core::register::MemberKind::Gemeente,
+        email: None,
+        language: Default::default(),
+    };
+    stembus::core::execute(
+        &mut replay.state,
+        register("nieuwkomer", "Gemeente Nieuwkomer"),
+        closed + chrono::Duration::days(30),
+    )
+    .unwrap_or_else(|v| panic!("{v}"));
+    let m = minutes(&replay.state, &replay.state.meetings[&meeting]);
+    assert_eq!(m.attendance.len(), 40, "the forty members of 7 December 2022");
+    assert!(m.attendance.iter().all(|a| a.member != MemberId::named("nieuwkomer")));
+    assert!(!m.to_markdown().contains("Nieuwkomer"));
+    // Registered while the meeting ran, it was a member of the meeting, and not present.
+    let mut replay2 = Scenario::from_toml(text)
+        .and_then(|s| s.replay(RulesProfile::dimpact_2023()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    stembus::core::execute(&mut replay2.state, register("tussendoor", "Gemeente Tussendoor"), closed)
+        .unwrap_or_else(|v| panic!("{v}"));
+    let m = minutes(&replay2.state, &replay2.state.meetings[&meeting]);
+    assert_eq!(m.attendance.len(), 41);
+    assert_eq!(took_part(&m, "tussendoor"), Participation::Absent);
+}

@@ -125,7 +125,15 @@ impl Decider<'_> {
                     name,
                 )?;
                 Ok(vec![Fact::MemberRegistered {
-                    member: Member { id: member, name, kind, email, language, suspended: false },
+                    member: Member {
+                        id: member,
+                        name,
+                        kind,
+                        email,
+                        language,
+                        suspended: false,
+                        registered_at: None,
+                    },
                 }])
             }
             ChangeMemberAddress { member, email } => {
