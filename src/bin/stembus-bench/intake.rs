@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use diesel::Connection;
 use ed25519_dalek::SigningKey;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::header::HeaderValue;
 use serde_json::{Value, json};
 
 use stembus::clock::{Clock, ManualClock};
@@ -21,6 +24,9 @@ use stembus::service::{Notices, Service};
 use stembus::store::access;
 
 use crate::meeting::{self, at};
+
+/// How long a voter's ballots may take in all before the run counts them as failed.
+const VOTER_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A server running in this process.
 pub struct Server {
@@ -208,51 +214,69 @@ pub fn run_level(
             });
             bodies.push(serde_json::to_vec(&body)?);
         }
-        let url = format!(
-            "{}/api/v1/associations/{}/meetings/{}/agenda-items/{}/ballots",
-            servers[voter.index % servers.len()],
+        let path = format!(
+            "/api/v1/associations/{}/meetings/{}/agenda-items/{}/ballots",
             meeting::association(),
             meeting::meeting(),
             meeting::item()
         );
-        let url: reqwest::Url = url.parse()?;
-        let bearer = reqwest::header::HeaderValue::try_from(format!("Bearer {}", voter.token))?;
-        plans.push((url, bearer, bodies));
+        let server = &servers[voter.index % servers.len()];
+        let address = server.strip_prefix("http://").unwrap_or(server).to_owned();
+        let path: hyper::Uri = path.parse()?;
+        let host = HeaderValue::try_from(address.as_str())?;
+        let bearer = HeaderValue::try_from(format!("Bearer {}", voter.token))?;
+        plans.push((address, path, host, bearer, bodies));
     }
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(usize::MAX)
-        .timeout(Duration::from_secs(120))
-        .build()?;
-    let json_type = reqwest::header::HeaderValue::from_static("application/json");
+    // Every voter's connection is opened before the clock starts, as a voter's browser keeps
+    // its connection to the service; each voter sends on its own connection.
+    let connected = rt.block_on(async {
+        let mut connected = Vec::with_capacity(plans.len());
+        for (address, path, host, bearer, bodies) in plans {
+            let stream = tokio::net::TcpStream::connect(&address)
+                .await
+                .with_context(|| format!("cannot connect to {address}"))?;
+            stream.set_nodelay(true)?;
+            let (sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+            tokio::spawn(connection);
+            connected.push((sender, path, host, bearer, bodies));
+        }
+        anyhow::Ok(connected)
+    })?;
+    let json_type = HeaderValue::from_static("application/json");
     let started = Instant::now();
     let cpu_before = process_cpu_seconds();
     // While the clock runs a voter only sends and keeps the answer; answers are read after.
     let outcomes = rt.block_on(async {
-        let tasks: Vec<_> = plans
+        let tasks: Vec<_> = connected
             .into_iter()
-            .map(|(url, bearer, bodies)| {
-                let client = client.clone();
+            .map(|(mut sender, path, host, bearer, bodies)| {
                 let json_type = json_type.clone();
-                tokio::spawn(async move {
+                let voter = async move {
                     let mut latencies = Vec::with_capacity(bodies.len());
                     let mut answers = Vec::with_capacity(bodies.len());
                     let mut errors: Vec<String> = Vec::new();
                     for body in bodies {
+                        let request = hyper::Request::post(path.clone())
+                            .header(hyper::header::HOST, host.clone())
+                            .header(hyper::header::AUTHORIZATION, bearer.clone())
+                            .header(hyper::header::CONTENT_TYPE, json_type.clone())
+                            .body(Full::new(Bytes::from(body)));
+                        let request = match request {
+                            Ok(request) => request,
+                            Err(e) => {
+                                errors.push(e.to_string());
+                                continue;
+                            }
+                        };
                         let t0 = Instant::now();
-                        let sent = client
-                            .post(url.clone())
-                            .header(reqwest::header::AUTHORIZATION, bearer.clone())
-                            .header(reqwest::header::CONTENT_TYPE, json_type.clone())
-                            .body(body)
-                            .send()
-                            .await;
-                        match sent {
+                        match sender.send_request(request).await {
                             Ok(response) => {
                                 let status = response.status();
-                                match response.bytes().await {
-                                    Ok(bytes) => {
+                                match response.into_body().collect().await {
+                                    Ok(body) => {
                                         latencies.push(t0.elapsed());
-                                        answers.push((status, bytes));
+                                        answers.push((status, body.to_bytes()));
                                     }
                                     Err(e) => errors.push(e.to_string()),
                                 }
@@ -261,6 +285,13 @@ pub fn run_level(
                         }
                     }
                     (latencies, answers, errors)
+                };
+                // A bound on the whole of a voter's ballots, so that a server that stops
+                // answering ends the run with an error instead of hanging it.
+                tokio::spawn(async move {
+                    tokio::time::timeout(VOTER_TIMEOUT, voter).await.unwrap_or_else(|_| {
+                        (Vec::new(), Vec::new(), vec![format!("no answer within {VOTER_TIMEOUT:?}")])
+                    })
                 })
             })
             .collect();
@@ -279,7 +310,7 @@ pub fn run_level(
         latencies.extend(l);
         for (status, bytes) in answers {
             let mut value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            if status == reqwest::StatusCode::CREATED && value["log_receipt"].is_object() {
+            if status == hyper::StatusCode::CREATED && value["log_receipt"].is_object() {
                 receipts.push(value["log_receipt"].take());
             } else {
                 errors.push(format!("{status}: {}", String::from_utf8_lossy(&bytes)));
