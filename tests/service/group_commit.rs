@@ -392,3 +392,36 @@ both_backends!(
         assert!(fresh.submit(coop(), command, t(VOTE), Notices::Queue).is_err());
     }
 );
+
+both_backends!(a_key_met_before_does_not_let_a_signature_through_that_does_not_verify, |db| {
+    // The service keeps the keys of ballots it verified, decoded; it still verifies every
+    // signature: a ballot under such a key with a broken signature is refused (R8), and the
+    // voter's next good ballot is accepted.
+    let service = open_poll(db, 3);
+    let log_before = meeting_log_len(&service);
+    let cast = |command: Command| service.execute_with_receipts(coop(), command, t(VOTE), Notices::Queue);
+    cast(ballot(&service, 1, Choice::For, 2)).unwrap_or_else(|e| panic!("{e}"));
+    let mut broken = ballot(&service, 1, Choice::Against, 3);
+    if let Command::CastBallot { signed: Some(signed), .. } = &mut broken {
+        signed.signature.0[5] ^= 1;
+    }
+    match cast(broken) {
+        Err(ServiceError::Refused(v)) => assert!(v.to_string().contains("R8"), "{v}"),
+        other => panic!("a broken signature under a known key was not refused: {other:?}"),
+    }
+    // The same key signing for another member's ballot: refused too.
+    let mut borrowed = ballot(&service, 1, Choice::Against, 3);
+    if let Command::CastBallot { member: m, person: p, .. } = &mut borrowed {
+        *m = member(2);
+        *p = person(2);
+    }
+    assert!(matches!(cast(borrowed), Err(ServiceError::Refused(_))));
+    cast(ballot(&service, 1, Choice::Against, 3)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(meeting_log_len(&service), log_before + 2, "only the two good ballots are logged");
+    let choice = service
+        .read(coop(), |s| {
+            s.meetings[&meeting()].polls[&PollId::named("p")].ballots.get(&member(1)).map(|b| b.choice)
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(choice, Some(Choice::Against));
+});
