@@ -1008,6 +1008,19 @@ impl Service {
         let mut conn = self.store.connection()?;
         Ok(log::read_stream(&mut conn, association, &meeting.to_string())?)
     }
+
+    /// A page of a meeting's log: at most `limit` events from position `from`, in order.
+    pub fn meeting_log_page(
+        &self,
+        association: AssociationId,
+        meeting: crate::core::MeetingId,
+        from: u64,
+        limit: u32,
+    ) -> Result<Vec<Logged>, ServiceError> {
+        let mut conn = self.store.connection()?;
+        let from = i64::try_from(from).unwrap_or(i64::MAX);
+        Ok(log::read_stream_range(&mut conn, association, &meeting.to_string(), from, i64::from(limit))?)
+    }
 }
 
 impl Service {

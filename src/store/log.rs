@@ -248,6 +248,25 @@ pub fn read_stream(
     decode(rows)
 }
 
+/// The events of one stream from position `from`, in order, at most `limit` of them.
+pub fn read_stream_range(
+    conn: &mut DbConnection,
+    association: AssociationId,
+    stream: &str,
+    from: i64,
+    limit: i64,
+) -> Result<Vec<Logged>, StoreError> {
+    let rows: Vec<EventRow> = events::table
+        .filter(events::association_id.eq(association.to_string()))
+        .filter(events::stream.eq(stream))
+        .filter(events::stream_index.ge(from))
+        .order(events::stream_index.asc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)?;
+    decode(rows)
+}
+
 /// The events of several streams after `seq` and up to `until`, in log order, at most `limit`.
 pub fn read_streams_after(
     conn: &mut DbConnection,

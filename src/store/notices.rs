@@ -362,6 +362,33 @@ pub struct Filter {
     pub kind: Option<String>,
     /// The member it is for or about.
     pub member: Option<String>,
+    /// Only those after this place in the list's order: the next page.
+    pub after: Option<Place>,
+    /// At most this many.
+    pub limit: Option<i64>,
+}
+
+/// Where a notice stands in the order of [`list`]: the place a next page starts after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    seq: i64,
+    created_at: NaiveDateTime,
+    id: String,
+}
+
+/// The place of an association's notice in the order of [`list`]; None for no such notice.
+pub fn place_of(
+    conn: &mut DbConnection,
+    association: AssociationId,
+    id: &str,
+) -> Result<Option<Place>, StoreError> {
+    let found = notices::table
+        .filter(notices::association_id.eq(association.to_string()))
+        .filter(notices::id.eq(id))
+        .select((notices::seq, notices::created_at))
+        .get_result::<(i64, NaiveDateTime)>(conn)
+        .optional()?;
+    Ok(found.map(|(seq, created_at)| Place { seq, created_at, id: id.to_owned() }))
 }
 
 /// The notices of an association, in the order they were queued.
@@ -382,6 +409,15 @@ pub fn list(
     }
     if let Some(m) = &filter.member {
         query = query.filter(notices::member_id.eq(m.clone()));
+    }
+    if let Some(Place { seq, created_at, id }) = filter.after.clone() {
+        // The list's order is (seq, created_at, id): what comes after a notice in it.
+        query = query.filter(notices::seq.gt(seq).or(notices::seq.eq(seq).and(
+            notices::created_at.gt(created_at).or(notices::created_at.eq(created_at).and(notices::id.gt(id))),
+        )));
+    }
+    if let Some(limit) = filter.limit {
+        query = query.limit(limit);
     }
     let rows: Vec<NoticeRow> = query
         .order((notices::seq.asc(), notices::created_at.asc(), notices::id.asc()))

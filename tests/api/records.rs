@@ -107,6 +107,60 @@ api_test!(auditors_and_the_secretariat_export_the_log_and_voters_do_not, |app| {
     assert_problem(&write, StatusCode::FORBIDDEN, "access.role_required", None);
 });
 
+api_test!(the_log_comes_in_pages_that_join_to_the_whole_and_name_the_next, |app| {
+    meeting_of_2022(&app);
+    let auditor = auditor(&app);
+    let (_, whole) = app.get(&format!("{MEETING}/events"), &auditor);
+    let whole = whole.as_array().cloned().unwrap_or_default();
+    assert!(whole.len() > 100 && whole.len() < 1000, "{} events", whole.len());
+    // Pages of 40, followed by their Link headers from the first, join to the whole log.
+    let mut pages = 0;
+    let mut joined: Vec<serde_json::Value> = Vec::new();
+    let mut next = Some(app.url(&format!("{MEETING}/events?limit=40")));
+    while let Some(url) = next.take() {
+        let response = app.client.get(&url).bearer_auth(&auditor).send().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(response.status(), StatusCode::OK);
+        next = response.headers().get("link").map(|link| {
+            let link = link.to_str().unwrap_or_default();
+            assert!(link.ends_with(">; rel=\"next\""), "{link}");
+            let target = link.trim_start_matches('<').split('>').next().unwrap_or_default();
+            assert!(target.starts_with("/api/v1/associations/"), "{link}");
+            format!("{}{target}", app.address)
+        });
+        let page: Vec<serde_json::Value> = response.json().unwrap_or_else(|e| panic!("{e}"));
+        assert!(page.len() <= 40);
+        if next.is_some() {
+            assert_eq!(page.len(), 40, "only a full page names a next one");
+        }
+        joined.extend(page);
+        pages += 1;
+        assert!(pages <= whole.len() / 40 + 2, "the pages do not end");
+    }
+    assert_eq!(joined, whole);
+    // From a position: the same events as the whole log from there.
+    let (status, tail) = app.get(&format!("{MEETING}/events?from=100&limit=5"), &auditor);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tail.as_array().cloned().unwrap_or_default(), whole[100..105].to_vec());
+    // Past the end: an empty page.
+    let (status, empty) = app.get(&format!("{MEETING}/events?from=100000"), &auditor);
+    assert_eq!((status, empty), (StatusCode::OK, serde_json::json!([])));
+    // A page of none, or of more than the most a page holds, is refused.
+    for limit in ["0", "10001"] {
+        assert_problem(
+            &app.get(&format!("{MEETING}/events?limit={limit}"), &auditor),
+            StatusCode::BAD_REQUEST,
+            "request.invalid_query",
+            None,
+        );
+    }
+    assert_problem(
+        &app.get(&format!("{MEETING}/events?from=-1"), &auditor),
+        StatusCode::BAD_REQUEST,
+        "request.invalid_query",
+        None,
+    );
+});
+
 api_test!(nobody_reads_another_associations_meeting, |app| {
     meeting_of_2022(&app);
     let other = app.other_association();

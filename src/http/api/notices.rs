@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -133,22 +133,61 @@ pub struct NoticeQuery {
     /// Only those for or about this member.
     #[param(value_type = Option<String>)]
     pub member: Option<MemberId>,
+    /// The next page: only the notices after this one (its id) in the list's order.
+    pub after: Option<String>,
+    /// How many notices at most: 1 to 10,000; 1,000 when not given.
+    pub limit: Option<u32>,
 }
 
-/// Every notice the service queued for the association, in the order of the events that caused
-/// them, with its status and every attempt to send it (the secretariat and auditors). What
-/// failed: `?status=failed`; what waits: `?status=pending`.
-#[utoipa::path(tag = "mail", params(NoticeQuery), responses((status = 200, body = Vec<NoticeView>), (status = 400, body = Problem), (status = 403, body = Problem)))]
+/// Notices in one answer when no `limit` is given.
+pub const NOTICES_PAGE: u32 = 1000;
+/// The most notices one answer holds.
+pub const NOTICES_PAGE_MAX: u32 = 10_000;
+
+/// The notices the service queued for the association, in the order of the events that caused
+/// them, with their status and every attempt to send them (the secretariat and auditors), a
+/// page at a time: at most `limit`; when the page is full, the `Link` header names the next
+/// (`rel="next"`, the same filters `after` the page's last notice). What failed:
+/// `?status=failed`; what waits: `?status=pending`.
+#[utoipa::path(
+    tag = "mail",
+    params(NoticeQuery),
+    responses(
+        (status = 200, body = Vec<NoticeView>, headers(("Link" = String, description = "`<…?after=ID&limit=L…>; rel=\"next\"` when the page is full"))),
+        (status = 400, body = Problem),
+        (status = 403, body = Problem)
+    )
+)]
 #[get("/associations/{association}/notices")]
 async fn list_notices(
     state: web::Data<AppState>,
     caller: Caller,
+    request: HttpRequest,
     path: web::Path<AssociationId>,
     query: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let a = path.into_inner();
     require_reader(&caller, a)?;
-    let NoticeQuery { meeting, status, kind, member } = query.into_inner();
+    let NoticeQuery { meeting, status, kind, member, after, limit } = query.into_inner();
+    let limit = limit.unwrap_or(NOTICES_PAGE);
+    if !(1..=NOTICES_PAGE_MAX).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "request.invalid_query",
+            format!("limit is {limit}: a page holds 1 to {NOTICES_PAGE_MAX} notices."),
+        ));
+    }
+    // The next page's link keeps the filters of this one.
+    let mut next_query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [
+        ("meeting", meeting.map(|m| m.to_string())),
+        ("status", status.clone()),
+        ("kind", kind.clone()),
+        ("member", member.map(|m| m.to_string())),
+    ] {
+        if let Some(value) = value {
+            next_query.append_pair(name, &value);
+        }
+    }
     let status = match status.as_deref() {
         None => None,
         Some(s) => Some(Status::parse(s).ok_or_else(|| {
@@ -167,25 +206,47 @@ async fn list_notices(
             format!("{k:?} is not a kind of notice: {}.", kinds.join(", ")),
         ));
     }
-    let filter = Filter {
+    let mut filter = Filter {
         meeting: meeting.map(|m| m.to_string()),
         status,
         kind,
         member: member.map(|m| m.to_string()),
+        after: None,
+        limit: Some(i64::from(limit)),
     };
     let store = state.service.store().clone();
-    let views = web::block(move || -> Result<Vec<NoticeView>, crate::store::StoreError> {
+    let views = web::block(move || -> Result<Result<Vec<NoticeView>, ApiError>, crate::store::StoreError> {
         let mut conn = store.connection()?;
+        if let Some(after) = after {
+            match notices::place_of(&mut conn, a, &after)? {
+                Some(place) => filter.after = Some(place),
+                None => {
+                    return Ok(Err(ApiError::bad_request(
+                        "request.invalid_query",
+                        format!("after names {after:?}, which is no notice of this association."),
+                    )));
+                }
+            }
+        }
         let listed = notices::list(&mut conn, a, &filter)?;
         let ids: Vec<String> = listed.iter().map(|n| n.id.clone()).collect();
         let attempts = notices::attempts_of(&mut conn, &ids)?;
-        Ok(listed
+        Ok(Ok(listed
             .iter()
             .map(|n| notice_view(n, attempts.get(&n.id).map_or(&[][..], Vec::as_slice)))
-            .collect())
+            .collect()))
     })
-    .await??;
-    Ok(HttpResponse::Ok().json(views))
+    .await???;
+    let mut response = HttpResponse::Ok();
+    if let Some(last) = views.last().filter(|_| views.len() == limit as usize) {
+        next_query.append_pair("after", &last.id);
+        next_query.append_pair("limit", &limit.to_string());
+        response.insert_header((
+            actix_web::http::header::LINK,
+            format!("<{}?{}>; rel=\"next\"", request.path(), next_query.finish()),
+        ));
+    }
+    Ok(response.json(views))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

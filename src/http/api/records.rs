@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use futures_util::stream;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -352,13 +352,41 @@ pub struct LoggedEvent {
     pub leaf_hash: String,
 }
 
-/// The meeting's event log, in order (auditors and the secretariat).
-#[utoipa::path(tag = "records", responses((status = 200, body = Vec<LoggedEvent>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+/// Events of a meeting's log in one answer when no `limit` is given.
+pub const EVENTS_PAGE: u32 = 1000;
+/// The most events one answer holds.
+pub const EVENTS_PAGE_MAX: u32 = 10_000;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// The position in the meeting's log to start at (0, the default: the first event).
+    pub from: Option<u64>,
+    /// How many events at most: 1 to 10,000; 1,000 when not given.
+    pub limit: Option<u32>,
+}
+
+/// A page of the meeting's event log, in order (auditors and the secretariat): the events from
+/// position `from`, at most `limit`. When the page is full, the `Link` header names the next
+/// page (`rel="next"`); a page shorter than `limit` is the last. The whole log, with its signed
+/// heads, in one download is the export.
+#[utoipa::path(
+    tag = "records",
+    params(EventsQuery),
+    responses(
+        (status = 200, body = Vec<LoggedEvent>, headers(("Link" = String, description = "`<…?from=N&limit=L>; rel=\"next\"` when the page is full"))),
+        (status = 400, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem)
+    )
+)]
 #[get("/associations/{association}/meetings/{meeting}/events")]
 async fn meeting_events(
     state: web::Data<AppState>,
     caller: Caller,
+    request: HttpRequest,
     path: web::Path<(AssociationId, MeetingId)>,
+    query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (a, m) = path.into_inner();
     caller.within(a)?;
@@ -368,11 +396,24 @@ async fn meeting_events(
             "Only auditors and the secretariat export a meeting's log.",
         ));
     }
+    let EventsQuery { from, limit } = query.into_inner();
+    let from = from.unwrap_or(0);
+    let limit = limit.unwrap_or(EVENTS_PAGE);
+    if !(1..=EVENTS_PAGE_MAX).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "request.invalid_query",
+            format!("limit is {limit}: a page holds 1 to {EVENTS_PAGE_MAX} events."),
+        ));
+    }
     if !state.read(a, move |s| s.meetings.contains_key(&m)).await? {
         return Err(ApiError::not_found("meeting.unknown", format!("There is no meeting {m}.")));
     }
     let service = std::sync::Arc::clone(&state.service);
-    let logged = web::block(move || service.meeting_log(a, m)).await??;
+    let logged = web::block(move || service.meeting_log_page(a, m, from, limit)).await??;
+    let next = match logged.last() {
+        Some(last) if logged.len() == limit as usize => Some(last.stream_index.saturating_add(1)),
+        _ => None,
+    };
     let events: Vec<LoggedEvent> = logged
         .into_iter()
         .map(|l| LoggedEvent {
@@ -384,7 +425,14 @@ async fn meeting_events(
             body: l.body,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(events))
+    let mut response = HttpResponse::Ok();
+    if let Some(next) = next {
+        response.insert_header((
+            actix_web::http::header::LINK,
+            format!("<{}?from={next}&limit={limit}>; rel=\"next\"", request.path()),
+        ));
+    }
+    Ok(response.json(events))
 }
 
 /// What the chair sees: who is present or represented now, and what each motion needs.
