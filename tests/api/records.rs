@@ -113,30 +113,12 @@ api_test!(the_log_comes_in_pages_that_join_to_the_whole_and_name_the_next, |app|
     let (_, whole) = app.get(&format!("{MEETING}/events"), &auditor);
     let whole = whole.as_array().cloned().unwrap_or_default();
     assert!(whole.len() > 100 && whole.len() < 1000, "{} events", whole.len());
-    // Pages of 40, followed by their Link headers from the first, join to the whole log.
-    let mut pages = 0;
-    let mut joined: Vec<serde_json::Value> = Vec::new();
-    let mut next = Some(app.url(&format!("{MEETING}/events?limit=40")));
-    while let Some(url) = next.take() {
-        let response = app.client.get(&url).bearer_auth(&auditor).send().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(response.status(), StatusCode::OK);
-        next = response.headers().get("link").map(|link| {
-            let link = link.to_str().unwrap_or_default();
-            assert!(link.ends_with(">; rel=\"next\""), "{link}");
-            let target = link.trim_start_matches('<').split('>').next().unwrap_or_default();
-            assert!(target.starts_with("/api/v1/associations/"), "{link}");
-            format!("{}{target}", app.address)
-        });
-        let page: Vec<serde_json::Value> = response.json().unwrap_or_else(|e| panic!("{e}"));
-        assert!(page.len() <= 40);
-        if next.is_some() {
-            assert_eq!(page.len(), 40, "only a full page names a next one");
-        }
-        joined.extend(page);
-        pages += 1;
-        assert!(pages <= whole.len() / 40 + 2, "the pages do not end");
-    }
+    // Pages of 40, followed by their Link headers from the first, join to the whole log; only
+    // the last is short.
+    let (joined, lengths) = app.pages(&format!("{MEETING}/events?limit=40"), &auditor);
     assert_eq!(joined, whole);
+    let (last, full) = lengths.split_last().unwrap_or_else(|| panic!("no page"));
+    assert!(full.iter().all(|n| *n == 40) && *last <= 40, "{lengths:?}");
     // From a position: the same events as the whole log from there.
     let (status, tail) = app.get(&format!("{MEETING}/events?from=100&limit=5"), &auditor);
     assert_eq!(status, StatusCode::OK);

@@ -157,6 +157,31 @@ impl TestApp {
         format!("{}/api/v1{}", self.address, path)
     }
 
+    /// Every page of a list from `first` (a path under `/api/v1`) on, following each full
+    /// page's `Link: <…>; rel="next"` header: the items in order, and each page's length.
+    #[track_caller]
+    pub fn pages(&self, first: &str, token: &str) -> (Vec<Value>, Vec<usize>) {
+        let mut items = Vec::new();
+        let mut lengths = Vec::new();
+        let mut next = Some(self.url(first));
+        while let Some(url) = next.take() {
+            let response = self.client.get(&url).bearer_auth(token).send().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(response.status(), StatusCode::OK, "{url}");
+            next = response.headers().get("link").map(|link| {
+                let link = link.to_str().unwrap_or_default();
+                assert!(link.ends_with(">; rel=\"next\""), "{link}");
+                let target = link.trim_start_matches('<').split('>').next().unwrap_or_default();
+                assert!(target.starts_with("/api/v1/"), "{link}");
+                format!("{}{target}", self.address)
+            });
+            let page: Vec<Value> = response.json().unwrap_or_else(|e| panic!("{e}"));
+            lengths.push(page.len());
+            items.extend(page);
+            assert!(lengths.len() <= 1000, "the pages do not end");
+        }
+        (items, lengths)
+    }
+
     /// A request with an optional bearer token and JSON body; returns status and JSON.
     pub fn call(
         &self,

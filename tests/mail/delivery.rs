@@ -393,29 +393,6 @@ fn a_convocation_delivered_after_the_last_lawful_day_is_shown_late_art_20_3() {
     );
 }
 
-/// Every page of a list from `first` on, following the `Link` headers: the pages' items in
-/// order, and each page's length.
-fn pages(app: &MailApp, token: &str, first: &str) -> (Vec<Value>, Vec<usize>) {
-    let mut items = Vec::new();
-    let mut lengths = Vec::new();
-    let mut next = Some(app.url(first));
-    while let Some(url) = next.take() {
-        let response = app.client.get(&url).bearer_auth(token).send().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(response.status(), StatusCode::OK);
-        next = response.headers().get("link").map(|link| {
-            let link = link.to_str().unwrap_or_default();
-            assert!(link.ends_with(">; rel=\"next\""), "{link}");
-            let target = link.trim_start_matches('<').split('>').next().unwrap_or_default();
-            format!("{}{target}", app.address)
-        });
-        let page: Vec<Value> = response.json().unwrap_or_else(|e| panic!("{e}"));
-        lengths.push(page.len());
-        items.extend(page);
-        assert!(lengths.len() < 100, "the pages do not end");
-    }
-    (items, lengths)
-}
-
 mail_test!(the_secretariat_reads_the_notices_a_page_at_a_time_with_its_filters_kept, |app| {
     let sec = convened(&app);
     let all = notices(&app, &sec, "");
@@ -423,11 +400,11 @@ mail_test!(the_secretariat_reads_the_notices_a_page_at_a_time_with_its_filters_k
     assert_eq!(convocations.len(), 3);
     assert!(all.len() > convocations.len(), "{all:?}");
     // Pages of one, followed by their links, give the whole list in its order.
-    let (items, lengths) = pages(&app, &sec, "/associations/coop/notices?limit=1");
+    let (items, lengths) = app.pages("/associations/coop/notices?limit=1", &sec);
     assert_eq!(items, all);
     assert!(lengths.iter().all(|n| *n <= 1));
     // A filter holds on every page: the link names it again.
-    let (items, lengths) = pages(&app, &sec, "/associations/coop/notices?kind=convocation&limit=2");
+    let (items, lengths) = app.pages("/associations/coop/notices?kind=convocation&limit=2", &sec);
     assert_eq!(items, convocations);
     assert_eq!(lengths, vec![2, 1], "a full page names the next; the short one is the last");
     // An unknown notice to start after, or a page of none or of more than 10,000: refused.
