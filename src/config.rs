@@ -12,6 +12,7 @@
 //! | the sender of e-mail | `mail_from` | `STEMBUS_MAIL_FROM` | `Stembus <stembus@localhost>` |
 //! | how e-mail leaves: `file` (the outbox directory) or `smtp` | `mail_transport` | `STEMBUS_MAIL_TRANSPORT` | `file` |
 //! | the SMTP server, with credentials | `smtp_url` | `STEMBUS_SMTP_URL` | none |
+//! | root certificates (PEM) the SMTP server's certificate may also chain to | `smtp_ca_file` | `STEMBUS_SMTP_CA_FILE` | none: the Mozilla roots only |
 //! | attempts before a notice is given up | `mail_max_attempts` | `STEMBUS_MAIL_MAX_ATTEMPTS` | `12` |
 //! | whether this instance sends queued mail | `mail_worker` | `STEMBUS_MAIL_WORKER` | `true` |
 //! | largest request body, bytes | `max_body_bytes` | `STEMBUS_MAX_BODY_BYTES` | `65536` |
@@ -63,6 +64,9 @@ pub struct Config {
     /// (TLS), or `smtp://127.0.0.1:25` (plain, only to this machine). Holds a secret: never
     /// shown whole (`Debug` hides the password).
     pub smtp_url: Option<String>,
+    /// A PEM file of root certificates trusted for the SMTP server besides the Mozilla roots
+    /// (a relay whose certificate the organisation's own authority issued).
+    pub smtp_ca_file: Option<PathBuf>,
     /// Attempts before a notice that keeps failing for now is given up.
     pub mail_max_attempts: u32,
     /// Whether this instance runs the mail worker (several instances may; each notice is sent
@@ -85,6 +89,7 @@ impl Default for Config {
             mail_from: "Stembus <stembus@localhost>".into(),
             mail_transport: MailTransportKind::File,
             smtp_url: None,
+            smtp_ca_file: None,
             mail_max_attempts: 12,
             mail_worker: true,
             max_body_bytes: 64 * 1024,
@@ -106,6 +111,7 @@ impl std::fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("mail_transport", &self.mail_transport)
             .field("smtp_url", &self.smtp_url.as_deref().map(hide_password))
+            .field("smtp_ca_file", &self.smtp_ca_file)
             .field("mail_max_attempts", &self.mail_max_attempts)
             .field("mail_worker", &self.mail_worker)
             .field("max_body_bytes", &self.max_body_bytes)
@@ -190,6 +196,9 @@ impl Config {
         if let Some(v) = var("STEMBUS_SMTP_URL") {
             self.smtp_url = Some(v).filter(|v| !v.trim().is_empty());
         }
+        if let Some(v) = var("STEMBUS_SMTP_CA_FILE") {
+            self.smtp_ca_file = Some(v).filter(|v| !v.trim().is_empty()).map(PathBuf::from);
+        }
         if let Some(v) = var("STEMBUS_MAIL_MAX_ATTEMPTS") {
             self.mail_max_attempts = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| ConfigError::Env {
                 name: "STEMBUS_MAIL_MAX_ATTEMPTS",
@@ -256,19 +265,22 @@ mod tests {
             "STEMBUS_SMTP_URL" => Some("smtp://stembus:s3cret@mail.example.org:587?tls=required".to_owned()),
             "STEMBUS_MAIL_MAX_ATTEMPTS" => Some("3".to_owned()),
             "STEMBUS_MAIL_WORKER" => Some("false".to_owned()),
+            "STEMBUS_SMTP_CA_FILE" => Some("/etc/stembus/relay-ca.pem".to_owned()),
             _ => None,
         };
         c.apply_env(env).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.mail_transport, MailTransportKind::Smtp);
+        assert_eq!(c.smtp_ca_file.as_deref(), Some(Path::new("/etc/stembus/relay-ca.pem")));
         assert_eq!(c.mail_max_attempts, 3);
         assert!(!c.mail_worker);
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cret") && shown.contains("mail.example.org"), "{shown}");
         let file: Config = toml::from_str(
-            "mail_transport = \"smtp\"\nsmtp_url = \"smtps://mail.example.org\"\nmail_max_attempts = 5",
+            "mail_transport = \"smtp\"\nsmtp_url = \"smtps://mail.example.org\"\nmail_max_attempts = 5\nsmtp_ca_file = \"ca.pem\"",
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((file.mail_transport, file.mail_max_attempts), (MailTransportKind::Smtp, 5));
+        assert_eq!(file.smtp_ca_file.as_deref(), Some(Path::new("ca.pem")));
         for (name, value) in [("STEMBUS_MAIL_TRANSPORT", "pigeon"), ("STEMBUS_MAIL_MAX_ATTEMPTS", "0")] {
             let err = Config::default().apply_env(|n| (n == name).then(|| value.to_owned())).err();
             assert!(err.is_some_and(|e| e.to_string().contains(name)), "{name}");

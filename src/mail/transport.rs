@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment as LettreAttachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{FileTransport, Message, SmtpTransport, Transport};
 
@@ -115,6 +116,24 @@ fn is_loopback(host: &url::Host<&str>) -> bool {
     }
 }
 
+/// TLS for `url` (from the start for `smtps`, else STARTTLS, required) that also trusts the
+/// root certificates in `pem`.
+fn tls_trusting(url: &url::Url, server: &str, pem: &[u8]) -> Result<Tls, MailConfigError> {
+    let bad = |reason: String| MailConfigError(format!("the SMTP server's root certificates: {reason}"));
+    let text = std::str::from_utf8(pem).map_err(|_| bad("not PEM text".into()))?;
+    if !text.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(bad("no PEM certificate (-----BEGIN CERTIFICATE-----) in it".into()));
+    }
+    let roots = Certificate::from_pem(pem).map_err(|e| bad(e.to_string()))?;
+    let host =
+        url.host_str().ok_or_else(|| MailConfigError(format!("the SMTP URL {server} names no host")))?;
+    let parameters = TlsParameters::builder(host.to_owned())
+        .add_root_certificate(roots)
+        .build()
+        .map_err(|e| bad(e.to_string()))?;
+    Ok(if url.scheme() == "smtps" { Tls::Wrapper(parameters) } else { Tls::Required(parameters) })
+}
+
 /// The URL without its password.
 fn redacted(url: &url::Url) -> String {
     let mut shown = url.clone();
@@ -137,6 +156,18 @@ impl SmtpMailTransport {
     /// percent-encoded; a path names the EHLO host (`smtp://host/ehlo.example`), which is
     /// otherwise `hello_name`.
     pub fn from_url(smtp_url: &str, hello_name: &str) -> Result<Self, MailConfigError> {
+        Self::from_url_trusting(smtp_url, hello_name, None)
+    }
+
+    /// As [`SmtpMailTransport::from_url`], the server's certificate also trusted when it
+    /// chains to one of the root certificates in `extra_roots` (PEM): a relay with a
+    /// certificate of the organisation's own authority. The Mozilla roots stay trusted, and
+    /// the certificate must still name the URL's host.
+    pub fn from_url_trusting(
+        smtp_url: &str,
+        hello_name: &str,
+        extra_roots: Option<&[u8]>,
+    ) -> Result<Self, MailConfigError> {
         let url = url::Url::parse(smtp_url.trim())
             .map_err(|e| MailConfigError(format!("the SMTP URL is not a URL: {e}")))?;
         let server = redacted(&url);
@@ -160,6 +191,11 @@ impl SmtpMailTransport {
         let mut builder = SmtpTransport::from_url(url.as_str())
             .map_err(|e| MailConfigError(format!("the SMTP URL {server} is not usable: {e}")))?
             .timeout(Some(SMTP_TIMEOUT));
+        if let Some(pem) = extra_roots
+            && encrypted
+        {
+            builder = builder.tls(tls_trusting(&url, &server, pem)?);
+        }
         if url.path().len() <= 1 && !hello_name.is_empty() {
             builder = builder.hello_name(ClientId::Domain(hello_name.to_owned()));
         }
@@ -210,7 +246,14 @@ pub fn from_config(config: &Config) -> Result<Arc<dyn MailTransport>, MailConfig
             let url = config.smtp_url.as_deref().filter(|u| !u.trim().is_empty()).ok_or_else(|| {
                 MailConfigError("mail_transport is smtp, but smtp_url (STEMBUS_SMTP_URL) is not set".into())
             })?;
-            let transport = SmtpMailTransport::from_url(url, &host_of(&config.public_url()))?;
+            let roots = match &config.smtp_ca_file {
+                Some(path) => Some(std::fs::read(path).map_err(|e| {
+                    MailConfigError(format!("smtp_ca_file {} cannot be read: {e}", path.display()))
+                })?),
+                None => None,
+            };
+            let transport =
+                SmtpMailTransport::from_url_trusting(url, &host_of(&config.public_url()), roots.as_deref())?;
             tracing::info!(server = %transport.server(), "e-mail goes by SMTP");
             Ok(Arc::new(transport))
         }

@@ -19,6 +19,27 @@ pub const PYTHON: &str = "/usr/bin/python3";
 /// The handler that stores every message in a Maildir (the directory is its argument).
 pub const MAILBOX: &str = "aiosmtpd.handlers.Mailbox";
 
+/// How a server speaks TLS, with the certificate of `tests/common/tls/` (for 127.0.0.1 and
+/// `localhost`, issued by the test authority of `ca.pem`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// TLS from the first byte (SMTPS, port 465's way).
+    Smtps,
+    /// Plain until STARTTLS, which the server requires before any mail.
+    StartTls,
+}
+
+/// The directory of the test certificates.
+pub fn tls_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/common/tls")
+}
+
+/// The test authority's root certificate (PEM), which issued the servers' certificate.
+pub fn test_ca_pem() -> Vec<u8> {
+    let path = tls_dir().join("ca.pem");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
 /// A running (or stopped) aiosmtpd on 127.0.0.1.
 #[derive(Debug)]
 pub struct SmtpServer {
@@ -26,6 +47,8 @@ pub struct SmtpServer {
     dir: PathBuf,
     handler: String,
     python_path: Option<PathBuf>,
+    /// How it speaks TLS, and the name of its certificate's files.
+    tls: Option<(TlsMode, &'static str)>,
     child: Option<Child>,
     /// Kills `child` should this test process end without dropping the server.
     watchdog: Option<Child>,
@@ -40,6 +63,22 @@ impl SmtpServer {
     /// aiosmtpd with `handler` (a dotted class path whose `from_cli` takes the Maildir as its one
     /// argument, as `Mailbox` does), imported from `python_path` when given.
     pub fn start_with(handler: &str, python_path: Option<&Path>) -> Self {
+        Self::start_full(handler, python_path, None)
+    }
+
+    /// aiosmtpd with the stock Maildir handler, speaking TLS as `mode` says, with the
+    /// certificate for 127.0.0.1 and `localhost` (`server.pem`).
+    pub fn start_tls(mode: TlsMode) -> Self {
+        Self::start_full(MAILBOX, None, Some((mode, "server")))
+    }
+
+    /// As [`SmtpServer::start_tls`], with the certificate `NAME.pem` (and key `NAME.key`) of
+    /// `tests/common/tls/`: `other-name` names only `mail.other.example`.
+    pub fn start_tls_with(mode: TlsMode, certificate: &'static str) -> Self {
+        Self::start_full(MAILBOX, None, Some((mode, certificate)))
+    }
+
+    fn start_full(handler: &str, python_path: Option<&Path>, tls: Option<(TlsMode, &'static str)>) -> Self {
         check_prerequisites();
         let dir = std::env::temp_dir().join(format!("stembus-smtp-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot make {}: {e}", dir.display()));
@@ -48,6 +87,7 @@ impl SmtpServer {
             dir,
             handler: handler.to_owned(),
             python_path: python_path.map(Path::to_path_buf),
+            tls,
             child: None,
             watchdog: None,
         };
@@ -55,9 +95,14 @@ impl SmtpServer {
         server
     }
 
-    /// `smtp://127.0.0.1:PORT`: plain SMTP on the loopback interface.
+    /// `smtp://127.0.0.1:PORT`: plain SMTP on the loopback interface; for a server speaking
+    /// TLS, `smtps://127.0.0.1:PORT` or `smtp://127.0.0.1:PORT?tls=required` (STARTTLS).
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
+        match self.tls {
+            None => format!("smtp://127.0.0.1:{}", self.port),
+            Some((TlsMode::Smtps, _)) => format!("smtps://127.0.0.1:{}", self.port),
+            Some((TlsMode::StartTls, _)) => format!("smtp://127.0.0.1:{}?tls=required", self.port),
+        }
     }
 
     pub fn maildir(&self) -> PathBuf {
@@ -89,10 +134,23 @@ impl SmtpServer {
         let mut command = Command::new(PYTHON);
         command
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{}", self.port), "-c", &self.handler])
-            .arg(self.maildir())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr);
+        if let Some((mode, name)) = self.tls {
+            let (cert, key) = match mode {
+                TlsMode::Smtps => ("--smtpscert", "--smtpskey"),
+                TlsMode::StartTls => ("--tlscert", "--tlskey"),
+            };
+            let dir = tls_dir();
+            command
+                .arg(cert)
+                .arg(dir.join(format!("{name}.pem")))
+                .arg(key)
+                .arg(dir.join(format!("{name}.key")));
+        }
+        // The handler's argument, after the options.
+        command.arg(self.maildir());
         if let Some(path) = &self.python_path {
             command.env("PYTHONPATH", path);
         }
@@ -104,7 +162,15 @@ impl SmtpServer {
                 let output = std::fs::read_to_string(&log).unwrap_or_default();
                 panic!("aiosmtpd on 127.0.0.1:{} ended at start ({status}):\n{output}", self.port);
             }
-            if greets(self.port) {
+            // A server speaking TLS from the first byte greets only after the handshake: that
+            // it accepts connections is enough.
+            let ready = match self.tls {
+                Some((TlsMode::Smtps, _)) => {
+                    TcpStream::connect(SocketAddrV4::new(Ipv4Addr::LOCALHOST, self.port)).is_ok()
+                }
+                _ => greets(self.port),
+            };
+            if ready {
                 break;
             }
             if Instant::now() > deadline {

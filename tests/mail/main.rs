@@ -15,3 +15,4 @@ mod convocations;
 mod delivery;
 mod notices;
 mod smtp_server;
+mod tls;
