@@ -371,6 +371,7 @@ fn grant(f: &mut Fixture, name: &str, grantor: usize, holder: ProxyHolder) -> Ve
         instructions,
         form: ProxyForm::Electronic,
         signed: None,
+        scan_sha256: None,
     })
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::Instant;
 use super::ids::{AgendaItemId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId};
-use super::keys::{KeyBytes, KeySignature, SignatureBytes, Signed};
+use super::keys::{KeyBytes, KeySignature, Sha256Bytes, SignatureBytes, Signed};
 use super::model::{Choice, Convener, Counts, Instruction, Mode, PollMethod, ProxyForm, ProxyHolder};
 use super::profile::DecisionKind;
 use super::register::{Capacity, EmailAddress, Language, MemberKind, Profession};
@@ -118,6 +118,9 @@ pub enum Command {
         /// The grantor's representative's signature; required for an electronic proxy.
         #[serde(default)]
         signed: Option<Signed>,
+        /// For a proxy on paper: the SHA-256 of its scan.
+        #[serde(default)]
+        scan_sha256: Option<Sha256Bytes>,
     },
     RevokeProxy {
         meeting: MeetingId,

@@ -110,6 +110,7 @@ pub fn candidate_commands(state: &Association, events: &[Event]) -> Vec<Command>
             instructions: proxy.instructions.clone(),
             form: proxy.form,
             signed: proxy.signed,
+            scan_sha256: proxy.scan_sha256,
         }),
         Fact::ProxyRevoked { meeting, proxy } => {
             out.push(Command::RevokeProxy { meeting: *meeting, proxy: *proxy })

@@ -29,6 +29,8 @@ pub struct Bytes<const N: usize>(pub [u8; N]);
 pub type KeyBytes = Bytes<32>;
 /// An Ed25519 signature: 64 bytes.
 pub type SignatureBytes = Bytes<64>;
+/// A SHA-256 digest: 32 bytes (the scan of a paper proxy).
+pub type Sha256Bytes = Bytes<32>;
 
 impl<const N: usize> Bytes<N> {
     pub fn to_hex(&self) -> String {

@@ -54,7 +54,8 @@ pub use ids::{
     AgendaItemId, AssociationId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId,
 };
 pub use keys::{
-    KeyBytes, KeyRing, KeySignature, KeyStatus, SignatureBytes, Signed, SignedBytes, signatures_in,
+    KeyBytes, KeyRing, KeySignature, KeyStatus, Sha256Bytes, SignatureBytes, Signed, SignedBytes,
+    signatures_in,
 };
 pub use model::*;
 pub use profile::{DecisionKind, RulesProfile};

@@ -10,7 +10,7 @@ use super::calendar::Instant;
 use super::ids::{
     AgendaItemId, AssociationId, MeetingId, MemberId, PersonId, PollId, ProxyId, RequestId, ResolutionId,
 };
-use super::keys::{KeyRing, Signed};
+use super::keys::{KeyRing, Sha256Bytes, Signed};
 use super::profile::{DecisionKind, RulesProfile};
 use super::register::Register;
 use super::tally::{PollResult, ResolutionResult};
@@ -273,6 +273,10 @@ pub struct Proxy {
     /// The signature of the grantor's representative on an electronic proxy (R8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed: Option<Signed>,
+    /// The SHA-256 of the scan of a paper proxy as the secretariat received it (Art. 8.5: in
+    /// writing), so that the log vouches for the scan an auditor is shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_sha256: Option<Sha256Bytes>,
 }
 
 /// How a member attends (Art. 8.11).

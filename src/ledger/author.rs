@@ -193,8 +193,17 @@ pub fn with_signature(command: Command, signed: Signed) -> Command {
         Command::CastResolutionVote { resolution, member, person, choice, .. } => {
             Command::CastResolutionVote { resolution, member, person, choice, signed: Some(signed) }
         }
-        Command::GrantProxy { meeting, proxy, grantor, holder, instructions, form, .. } => {
-            Command::GrantProxy { meeting, proxy, grantor, holder, instructions, form, signed: Some(signed) }
+        Command::GrantProxy { meeting, proxy, grantor, holder, instructions, form, scan_sha256, .. } => {
+            Command::GrantProxy {
+                meeting,
+                proxy,
+                grantor,
+                holder,
+                instructions,
+                form,
+                signed: Some(signed),
+                scan_sha256,
+            }
         }
         Command::DeclareResult { meeting, poll, by, outcome, .. } => {
             Command::DeclareResult { meeting, poll, by, outcome, signed: Some(signed) }

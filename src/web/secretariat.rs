@@ -7,8 +7,8 @@
 //! that becomes the same command the API gives the core, answered with a redirect (post,
 //! redirect, get); a refusal shows as a page naming the rule and the article.
 //!
-//! **Scans of paper proxies.** The proxy in the log records that it was given on paper; the
-//! scan itself is not an event. The service keeps it under `scan_dir`
+//! **Scans of paper proxies.** The proxy in the log records that it was given on paper, with
+//! the SHA-256 of its scan; the scan itself is not an event. The service keeps it under `scan_dir`
 //! (`<scan_dir>/<association>/<sha256>`, content-addressed) with a record per proxy
 //! (`<proxy>.json`: SHA-256, size, file name, type, when and by whom), written only after the
 //! core accepted the proxy: a refused proxy leaves no scan behind. The proxies page shows the
@@ -1010,7 +1010,8 @@ async fn record_paper_proxy(
             page.error(bad_form("form.scan_too_large", "The scan is larger than the service accepts."))
         );
     }
-    let sha256 = hex(&Sha256::digest(&scan.body));
+    let digest = Sha256::digest(&scan.body);
+    let sha256 = hex(&digest);
     let dir = scan_dir(&state, a);
     let proxy = ProxyId::from_uuid(new_uuid().map_err(|e| page.error(e))?);
     let stored = |e: std::io::Error| {
@@ -1033,6 +1034,7 @@ async fn record_paper_proxy(
                 instructions,
                 form: ProxyForm::Paper,
                 signed: None,
+                scan_sha256: Some(crate::core::Sha256Bytes::from(<[u8; 32]>::from(digest))),
             },
         )
         .await;

@@ -447,6 +447,48 @@ api_test!(a_proxy_that_arrives_after_the_opening_is_refused_art_8_5, |app| {
     assert_eq!(list, json!([]));
 });
 
+api_test!(a_paper_proxy_s_scan_hash_goes_into_the_log_and_an_electronic_proxy_has_none_art_8_5, |app| {
+    let sec = convened(&app, 3);
+    let hash = "ab".repeat(32);
+    let body = app.ok(
+        Method::POST,
+        "/associations/coop/meetings/alv/proxies",
+        &sec,
+        Some(json!({"id": "scanned", "grantor": "m2", "holder": {"holder": "member", "member": "m1"},
+                    "scan_sha256": hash.to_uppercase()})),
+        StatusCode::CREATED,
+    );
+    // One spelling in the log and the answer: lowercase.
+    assert_eq!(body["scan_sha256"], hash.as_str(), "{body}");
+    assert!(body["log_receipt"].is_object(), "{body}");
+    let (_, list) = app.get("/associations/coop/meetings/alv/proxies", &sec);
+    assert_eq!(list[0]["scan_sha256"], hash.as_str(), "{list}");
+    // Not 64 hexadecimal digits: refused before anything is recorded.
+    for bad in [json!("ab"), json!("zz".repeat(32)), json!(7)] {
+        let (status, problem) = app.post(
+            "/associations/coop/meetings/alv/proxies",
+            &sec,
+            json!({"grantor": "m3", "holder": {"holder": "member", "member": "m1"}, "scan_sha256": bad}),
+        );
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    }
+    // A representative records its member's proxy electronically: a scan has no place there.
+    let electronic = app.post(
+        "/associations/coop/meetings/alv/proxies",
+        &app.sign_in(&rep(3)),
+        json!({"grantor": "m3", "holder": {"holder": "supervisory_board_chair", "person": "rvc"},
+               "scan_sha256": hash}),
+    );
+    assert_problem(
+        &electronic,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "proxy.scan_not_paper",
+        Some(("R2", "8.5")),
+    );
+    let (_, list) = app.get("/associations/coop/meetings/alv/proxies", &sec);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+});
+
 api_test!(a_holder_may_not_hold_a_third_proxy_art_8_5, |app| {
     let sec = convened(&app, 5);
     for (id, grantor) in [("p2", "m2"), ("p3", "m3")] {

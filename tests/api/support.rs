@@ -525,6 +525,7 @@ impl TestApp {
             },
             form: ProxyForm::Electronic,
             signed: None,
+            scan_sha256: None,
         };
         proxy["signature"] = self.signature(&command, key);
         proxy

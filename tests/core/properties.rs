@@ -195,6 +195,7 @@ fn command_of(step: &Step) -> Command {
             instructions: BTreeMap::new(),
             form: ProxyForm::Electronic,
             signed: None,
+            scan_sha256: None,
         },
         Step::RevokeProxy(i) => Command::RevokeProxy { meeting: alv(), proxy: proxy_id(i) },
         Step::ResolutionVote(i, choice) => Command::CastResolutionVote {

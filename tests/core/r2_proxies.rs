@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use stembus::core::register::Capacity;
 use stembus::core::{
     AttendsAs, Choice, Command, DecisionKind, Instruction, Mode, PersonId, ProxyForm, ProxyHolder, ProxyId,
-    RuleId, RulesProfile, Via,
+    RuleId, RulesProfile, Sha256Bytes, Via,
 };
 
 use crate::support::{self, Fixture, alv, chair, lawyer, member, motion, notary, poll, rep};
@@ -37,6 +37,26 @@ fn grant_with(
         instructions,
         form: ProxyForm::Electronic,
         signed: None,
+        scan_sha256: None,
+    }
+}
+
+/// `grant`, on paper, with the scan's SHA-256.
+fn on_paper(name: &str, grantor: usize, holder: ProxyHolder, scan: Option<[u8; 32]>) -> Command {
+    match grant(name, grantor, holder) {
+        Command::GrantProxy { meeting, proxy, grantor, holder, instructions, signed, .. } => {
+            Command::GrantProxy {
+                meeting,
+                proxy,
+                grantor,
+                holder,
+                instructions,
+                form: ProxyForm::Paper,
+                signed,
+                scan_sha256: scan.map(Sha256Bytes::from),
+            }
+        }
+        other => other,
     }
 }
 
@@ -563,4 +583,43 @@ fn a_member_suspended_after_receiving_a_proxy_cannot_exercise_it_art_6_9() {
     let v = f.refuse(check_in(2, rep(1)));
 
     support::assert_violation(&v, RuleId::R1, "6.9, 8.8", "proxy.suspended_holder");
+}
+
+#[test]
+fn a_paper_proxy_carries_its_scans_hash_into_the_log_and_an_electronic_one_has_none_art_8_5() {
+    let mut f = Fixture::new(6);
+    f.convened(DecisionKind::Ordinary);
+    let scan = [7u8; 32];
+    let events = f.run(on_paper("paper", 2, to_member(1), Some(scan)));
+    let proxy = match &events[..] {
+        [stembus::core::Event { fact: stembus::core::Fact::ProxyGranted { proxy, .. }, .. }] => proxy.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(proxy.scan_sha256, Some(Sha256Bytes::from(scan)));
+    assert_eq!(proxy.form, ProxyForm::Paper);
+    // In the event as logged, in lowercase hex; a paper proxy without a scan has no such field,
+    // so the events of logs made before it are unchanged.
+    let logged = serde_json::to_string(&events[0]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(logged.contains(&format!("\"scan_sha256\":\"{}\"", "07".repeat(32))), "{logged}");
+    let unscanned = f.run(on_paper("unscanned", 3, to_member(1), None));
+    let logged = serde_json::to_string(&unscanned[0]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!logged.contains("scan_sha256"), "{logged}");
+    // A scan belongs to paper: an electronic proxy that names one is refused.
+    let electronic = match on_paper("electronic", 4, to_member(5), Some(scan)) {
+        Command::GrantProxy {
+            meeting, proxy, grantor, holder, instructions, signed, scan_sha256, ..
+        } => Command::GrantProxy {
+            meeting,
+            proxy,
+            grantor,
+            holder,
+            instructions,
+            form: ProxyForm::Electronic,
+            signed,
+            scan_sha256,
+        },
+        other => other,
+    };
+    let refused = f.refuse(electronic);
+    support::assert_violation(&refused, RuleId::R2, "8.5", "proxy.scan_not_paper");
 }

@@ -70,6 +70,7 @@ fn proxy(name: &str, grantor: usize, holder: ProxyHolder, form: ProxyForm) -> Co
         instructions: BTreeMap::new(),
         form,
         signed: None,
+        scan_sha256: None,
     }
 }
 

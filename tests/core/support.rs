@@ -217,6 +217,7 @@ impl Fixture {
             instructions: Default::default(),
             form: ProxyForm::Electronic,
             signed: None,
+            scan_sha256: None,
         });
         execute(&mut self.state, command, self.now)
     }

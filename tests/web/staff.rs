@@ -383,6 +383,30 @@ fn a_paper_proxy_is_recorded_with_its_scan_and_a_refused_one_leaves_no_scan_art_
     let (_, proxies) = app.get("/associations/coop/meetings/alv/proxies", &sec_token);
     let proxy = proxies[0]["id"].as_str().unwrap_or_default().to_owned();
     assert_eq!(proxies[0]["form"], "paper", "{proxies}");
+    // The log holds the scan's SHA-256: an auditor shown the scan can check it against the
+    // signed log, not only against the service's record.
+    assert_eq!(proxies[0]["scan_sha256"], sha.as_str(), "{proxies}");
+    let logged = app
+        .service
+        .meeting_log(coop(), stembus::core::MeetingId::named("alv"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let granted = logged
+        .iter()
+        .find(|l| matches!(l.event.fact, stembus::core::Fact::ProxyGranted { .. }))
+        .unwrap_or_else(|| panic!("no proxy in the log"));
+    assert!(granted.body.contains(&format!("\"scan_sha256\":\"{sha}\"")), "{}", granted.body);
+    // The auditor's replay rebuilds the proxy with its scan's hash: the export verifies.
+    let mut export = Vec::new();
+    app.service
+        .export(
+            coop(),
+            stembus::core::MeetingId::named("alv"),
+            stembus::clock::Clock::now(&*app.clock),
+            &mut export,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report = stembus::ledger::audit::verify_export(export.as_slice(), Default::default());
+    assert!(report.verified, "{:?}", report.failure);
     let served = sec.get(&secretariat_path(&format!("/proxies/{proxy}/scan")));
     assert_eq!(served.status, StatusCode::OK);
     assert_eq!(served.body.as_bytes(), scan);

@@ -205,8 +205,15 @@ impl Decider<'_> {
                 self.rotate_key(person, key, sequence, signature, new_key_signature)
             }
             RevokeKey { person, key, signed } => self.revoke_key(person, key, signed),
-            GrantProxy { meeting, proxy, grantor, holder, instructions, form, signed } => {
+            GrantProxy { meeting, proxy, grantor, holder, instructions, form, signed, scan_sha256 } => {
                 let m = self.meeting(meeting)?;
+                if scan_sha256.is_some() && form != crate::core::ProxyForm::Paper {
+                    return Err(self.refuse(
+                        Provision::Representation,
+                        "proxy.scan_not_paper",
+                        "Only a proxy given on paper has a scan; an electronic proxy is signed instead.",
+                    ));
+                }
                 let mut facts = self.grant_proxy(
                     m,
                     Proxy {
@@ -218,6 +225,7 @@ impl Decider<'_> {
                         received_at: self.now,
                         revoked_at: None,
                         signed: None,
+                        scan_sha256,
                     },
                 )?;
                 self.sign_proxy(&mut facts, signed)?;

@@ -13,7 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::meetings::read_meeting;
 use super::register::new_uuid;
 use super::time;
-use crate::core::keys::Signed;
+use crate::core::keys::{Sha256Bytes, Signed};
 use crate::core::{
     AgendaItemId, Association, AssociationId, Command, Fact, Instruction, MeetingId, MemberId, PersonId,
     Proxy, ProxyForm, ProxyHolder, ProxyId,
@@ -53,6 +53,9 @@ pub struct ProxyView {
     /// When the proxy reached the service; it must be before the meeting opens (Art. 8.5).
     pub received_at: String,
     pub revoked_at: Option<String>,
+    /// For a proxy on paper: the SHA-256 of its scan as the log holds it (hex), or null when
+    /// none was given.
+    pub scan_sha256: Option<String>,
     /// Proof that the proxy is in the meeting's log, against the head the service signed after
     /// storing it. Only in the answer that records the proxy.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -83,6 +86,7 @@ fn proxy_view(s: &Association, p: &Proxy) -> ProxyView {
         form: code(&p.form),
         received_at: time(p.received_at),
         revoked_at: p.revoked_at.map(time),
+        scan_sha256: p.scan_sha256.map(|h| h.to_hex()),
         log_receipt: None,
     }
 }
@@ -180,6 +184,10 @@ pub struct NewProxy {
     /// statement (docs/encoding.md), which needs the proxy's `id`.
     #[schema(value_type = Option<crate::http::schemas::SignatureSchema>)]
     pub signature: Option<Signed>,
+    /// For a proxy the secretariat records from paper: the SHA-256 of its scan (64 hex
+    /// digits), which the log then holds.
+    #[schema(value_type = Option<String>, pattern = "^[0-9a-fA-F]{64}$")]
+    pub scan_sha256: Option<Sha256Bytes>,
 }
 
 /// Records a proxy before the meeting opens (Art. 8.5). The secretariat records a proxy that
@@ -231,6 +239,7 @@ async fn grant_proxy(
                 instructions: b.instructions,
                 form,
                 signed: b.signature,
+                scan_sha256: b.scan_sha256,
             },
         )
         .await?;
