@@ -1009,6 +1009,17 @@ impl Service {
         Ok(log::read_stream(&mut conn, association, &meeting.to_string())?)
     }
 
+    /// The first event of `kind` (its tag) in a meeting's log, if any.
+    pub fn first_in_meeting_log(
+        &self,
+        association: AssociationId,
+        meeting: crate::core::MeetingId,
+        kind: &str,
+    ) -> Result<Option<Logged>, ServiceError> {
+        let mut conn = self.store.connection()?;
+        Ok(log::first_in_stream(&mut conn, association, &meeting.to_string(), kind)?)
+    }
+
     /// A page of a meeting's log: at most `limit` events from position `from`, in order.
     pub fn meeting_log_page(
         &self,

@@ -333,6 +333,25 @@ fn head_of_row(
     })
 }
 
+/// The first event of `kind` (its tag, e.g. `meeting_convened`) in a stream, read through the
+/// stream's index in order: a lookup near the start of a long log reads little of it.
+pub fn first_in_stream(
+    conn: &mut DbConnection,
+    association: AssociationId,
+    stream: &str,
+    kind: &str,
+) -> Result<Option<Logged>, StoreError> {
+    let rows: Vec<EventRow> = events::table
+        .filter(events::association_id.eq(association.to_string()))
+        .filter(events::stream.eq(stream))
+        .filter(events::kind.eq(kind))
+        .order(events::stream_index.asc())
+        .limit(1)
+        .select(EventRow::as_select())
+        .load(conn)?;
+    Ok(decode(rows)?.pop())
+}
+
 /// The events of `kind` in a stream whose stored body holds `needle` (a signature's hex), in
 /// log order: the candidates for a statement the log may already hold, which the caller
 /// decodes and compares exactly. Hex digits need no escaping in a `LIKE` pattern.

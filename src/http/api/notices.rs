@@ -333,10 +333,11 @@ pub(crate) async fn convocation_report(
 ) -> Result<Option<ConvocationsView>, ApiError> {
     let service = std::sync::Arc::clone(&state.service);
     let report = web::block(move || -> Result<Option<ConvocationsView>, crate::service::ServiceError> {
+        // The convocation is near the start of the meeting's log: found without reading the
+        // rest (a meeting's ballots may be millions).
         let Some(convened) = service
-            .meeting_log(a, m)?
-            .into_iter()
-            .find(|l| matches!(l.event.fact, Fact::MeetingConvened { .. }))
+            .first_in_meeting_log(a, m, "meeting_convened")?
+            .filter(|l| matches!(l.event.fact, Fact::MeetingConvened { .. }))
         else {
             return Ok(None);
         };
