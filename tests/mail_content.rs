@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use stembus::core::register::{Language, MemberKind};
 use stembus::core::{
     AgendaItemId, Association, Choice, Command, Convener, DecisionKind, Event, Instruction, MeetingId,
-    MemberId, Outcome, PersonId, PollId, ProxyForm, ProxyHolder, ProxyId, RequestId, RulesProfile, apply,
+    MemberId, Outcome, PersonId, PollId, ProxyForm, ProxyHolder, ProxyId, RequestId, ResolutionId,
+    RulesProfile, apply,
 };
 use stembus::mail::ical;
 use stembus::mail::notice::{EntryInfo, MailContext, Notice, NoticeKind, notices_for, still_due};
@@ -646,6 +647,89 @@ fn a_members_request_is_confirmed_to_the_requesters_with_the_board_s_four_weeks_
         "{}",
         m.text
     );
+}
+
+#[test]
+fn a_resolution_outside_a_meeting_asks_each_member_with_a_vote_and_tells_every_member_the_outcome_art_8_12() {
+    let mut f = association();
+    let r1 = ResolutionId::named("r1");
+    f.at("2026-03-02T10:00:00+01:00");
+    let events = f.run(Command::ProposeResolution {
+        resolution: r1,
+        text: "De <b>contributie</b> voor 2027 blijft gelijk.".into(),
+        kind: DecisionKind::Ordinary,
+        closes_at: support::t("2026-03-16T17:00:00+01:00"),
+        board_informed: true,
+        supervisory_board_informed: true,
+    });
+    let n = notices(&f, &events);
+    assert!(n.iter().all(|n| n.kind == NoticeKind::ResolutionProposed));
+    let mut addresses: Vec<&str> = n.iter().map(|n| n.to.as_str()).collect();
+    addresses.sort_unstable();
+    // Member 4 is suspended and has no vote; member 6 has no address.
+    assert_eq!(addresses, vec!["alv@english.example.org".to_owned(), address(1), address(2), address(3)]);
+    let votes_url =
+        format!("https://stembus.example.org/api/v1/associations/{}/resolutions/{r1}/votes", f.state.id);
+    let m = rendered(to(&n, NoticeKind::ResolutionProposed, &address(1)));
+    assert_eq!(
+        m.subject,
+        "Besluit buiten vergadering: uw stem gevraagd vóór maandag 16 maart 2026, 17:00 uur (Coöperatie Dimpact U.A.)"
+    );
+    for needle in [
+        "Geachte Gemeente 1,",
+        "Op maandag 2 maart 2026, 10:00 uur is een besluit buiten vergadering voorgesteld (art. 8.12 van de statuten):",
+        "  De <b>contributie</b> voor 2027 blijft gelijk.",
+        "alleen genomen als alle leden vóór stemmen",
+        "Stemmen kan tot maandag 16 maart 2026, 17:00 uur.",
+        &votes_url,
+    ] {
+        assert!(m.text.contains(needle), "missing {needle:?} in\n{}", m.text);
+    }
+    assert!(m.html.contains("De &lt;b&gt;contributie&lt;"), "{}", m.html);
+    let m = rendered(to(&n, NoticeKind::ResolutionProposed, "alv@english.example.org"));
+    assert!(m.text.contains("taken only when every member votes for it"), "{}", m.text);
+    assert!(
+        m.text.contains("Voting is open until Monday 16 March 2026, 17:00 (Amsterdam time)."),
+        "{}",
+        m.text
+    );
+
+    // One member votes for; the others do not vote: the resolution is not taken.
+    f.at("2026-03-03T09:00:00+01:00");
+    let vote = f.run(Command::CastResolutionVote {
+        resolution: r1,
+        member: member(1),
+        person: rep(1),
+        choice: Choice::For,
+        signed: None,
+    });
+    assert!(notices(&f, &vote).iter().all(|n| n.kind == NoticeKind::BallotReceipt));
+    f.at("2026-03-16T17:00:00+01:00");
+    let events = f.run(Command::ConcludeResolution { resolution: r1 });
+    let n = notices(&f, &events);
+    let mut addresses: Vec<&str> = n.iter().map(|n| n.to.as_str()).collect();
+    addresses.sort_unstable();
+    // The outcome goes to the suspended member too: the decision binds it.
+    assert_eq!(
+        addresses,
+        vec!["alv@english.example.org".to_owned(), address(1), address(2), address(3), address(4)]
+    );
+    let result = f.state.resolutions[&r1].result.clone().unwrap_or_else(|| panic!("not concluded"));
+    assert_eq!(result.outcome, Outcome::Rejected, "{}", result.explanation);
+    let m = rendered(to(&n, NoticeKind::ResolutionConcluded, &address(2)));
+    assert_eq!(m.subject, "Besluit buiten vergadering: verworpen (Coöperatie Dimpact U.A.)");
+    for needle in [
+        "UITSLAG: verworpen".to_owned(),
+        format!(
+            "Stemmen: 1 voor, 0 tegen, 0 onthoudingen; {} van de {} leden stemden niet.",
+            result.not_voted, result.members_in_office
+        ),
+        format!("{}.", result.explanation),
+    ] {
+        assert!(m.text.contains(&needle), "missing {needle:?} in\n{}", m.text);
+    }
+    let m = rendered(to(&n, NoticeKind::ResolutionConcluded, "alv@english.example.org"));
+    assert!(m.text.contains("OUTCOME: rejected"), "{}", m.text);
 }
 
 #[test]

@@ -14,6 +14,8 @@
 //! | `ResolutionVoteCast` | `ballot_receipt` (no meeting) | as for a ballot |
 //! | `ResultDeclared` | `outcome` | every member with an address, suspended ones included (the decision binds them too), in its language |
 //! | `MeetingRequested` | `members_request` | each requesting member with an address |
+//! | `ResolutionProposed` | `resolution_proposed` | every member with an address that is not suspended (each must vote for, Art. 8.12): the text, the kind, when voting closes, and where to send the signed vote |
+//! | `ResolutionConcluded` | `resolution_concluded` | every member with an address, suspended ones included (the decision binds them too): the outcome, the votes and who did not vote |
 //!
 //! Nobody without a registered address gets anything: there is no other channel here.
 //!
@@ -58,10 +60,12 @@ pub enum NoticeKind {
     Outcome,
     AdvanceVotingReminder,
     MembersRequest,
+    ResolutionProposed,
+    ResolutionConcluded,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 7] = [
+    pub const ALL: [NoticeKind; 9] = [
         NoticeKind::Convocation,
         NoticeKind::ProxyGranted,
         NoticeKind::ProxyRevoked,
@@ -69,6 +73,8 @@ impl NoticeKind {
         NoticeKind::Outcome,
         NoticeKind::AdvanceVotingReminder,
         NoticeKind::MembersRequest,
+        NoticeKind::ResolutionProposed,
+        NoticeKind::ResolutionConcluded,
     ];
 
     /// The stable code: the serde name, and the name of the kind's template files.
@@ -81,6 +87,8 @@ impl NoticeKind {
             NoticeKind::Outcome => "outcome",
             NoticeKind::AdvanceVotingReminder => "advance_voting_reminder",
             NoticeKind::MembersRequest => "members_request",
+            NoticeKind::ResolutionProposed => "resolution_proposed",
+            NoticeKind::ResolutionConcluded => "resolution_concluded",
         }
     }
 }
@@ -141,6 +149,12 @@ pub fn notices_for(state: &Association, event: &Event, entry: &EntryInfo, ctx: &
             outcome_notices(state, *meeting, *poll, *by, *outcome, ctx)
         }
         Fact::MeetingRequested { request } => request_notices(state, request, ctx),
+        Fact::ResolutionProposed { resolution, .. } => {
+            resolution_notices(state, *resolution, NoticeKind::ResolutionProposed, ctx)
+        }
+        Fact::ResolutionConcluded { resolution, .. } => {
+            resolution_notices(state, *resolution, NoticeKind::ResolutionConcluded, ctx)
+        }
         _ => Vec::new(),
     }
 }
@@ -878,6 +892,72 @@ fn outcome_notices(
             })
             .clone();
         out.push(notice(NoticeKind::Outcome, &r, Some(m.id), context(ctx, state, &r, fields)));
+    }
+    out
+}
+
+// ---- resolutions outside a meeting (Art. 8.12) ------------------------------------------------
+
+fn resolution_notices(
+    state: &Association,
+    resolution: ResolutionId,
+    kind: NoticeKind,
+    ctx: &MailContext,
+) -> Vec<Notice> {
+    let Some(res) = state.resolutions.get(&resolution) else { return Vec::new() };
+    let proposed = kind == NoticeKind::ResolutionProposed;
+    if !proposed && res.result.is_none() {
+        return Vec::new();
+    }
+    let votes_url =
+        format!("{}/api/v1/associations/{}/resolutions/{}/votes", base_url(ctx), state.id, res.id);
+    let mut by_language: BTreeMap<bool, Value> = BTreeMap::new();
+    let mut out = Vec::new();
+    for member in state.register.members.values() {
+        // A suspended member has no vote (Art. 6.9): it is not asked for one, but hears the
+        // decision, which binds it too.
+        if proposed && member.suspended {
+            continue;
+        }
+        let Some(r) = member_recipient(member) else { continue };
+        let shared = by_language
+            .entry(r.language == Language::En)
+            .or_insert_with(|| {
+                let t = terms(r.language);
+                let result = res.result.as_ref().map(|result| {
+                    json!({
+                        "outcome": code(&result.outcome),
+                        "outcome_label": word(&t.outcomes, &code(&result.outcome)),
+                        "counts": {
+                            "for": result.counts.in_favour,
+                            "against": result.counts.against,
+                            "abstain": result.counts.abstain,
+                        },
+                        "not_voted": result.not_voted,
+                        "members_in_office": result.members_in_office,
+                        "explanation": result.explanation,
+                        "article": result.decided_by.article,
+                    })
+                });
+                json!({
+                    "resolution": {
+                        "id": res.id.to_string(),
+                        "text": res.text,
+                        "kind_label": word(&t.decision_kinds, &code(&res.kind)),
+                        "proposed": t.moment(res.proposed_at),
+                        "closes": t.moment(res.closes_at),
+                        "article": state.profile.article(Provision::WrittenResolution),
+                        "votes_url": votes_url,
+                        "result": result,
+                    },
+                })
+            })
+            .clone();
+        let mut fields = shared;
+        if let Value::Object(map) = &mut fields {
+            map.insert("member".into(), json!({ "id": member.id.to_string(), "name": member.name }));
+        }
+        out.push(notice(kind, &r, None, context(ctx, state, &r, fields)));
     }
     out
 }

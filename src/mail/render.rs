@@ -70,6 +70,8 @@ const TEMPLATES: &[(&str, &str)] = templates! {
         "ballot_receipt.subject.txt", "ballot_receipt.txt", "ballot_receipt.html",
         "outcome.subject.txt", "outcome.txt", "outcome.html",
         "members_request.subject.txt", "members_request.txt", "members_request.html",
+        "resolution_proposed.subject.txt", "resolution_proposed.txt", "resolution_proposed.html",
+        "resolution_concluded.subject.txt", "resolution_concluded.txt", "resolution_concluded.html",
     ],
     "en": [
         "layout.html",
@@ -81,6 +83,8 @@ const TEMPLATES: &[(&str, &str)] = templates! {
         "ballot_receipt.subject.txt", "ballot_receipt.txt", "ballot_receipt.html",
         "outcome.subject.txt", "outcome.txt", "outcome.html",
         "members_request.subject.txt", "members_request.txt", "members_request.html",
+        "resolution_proposed.subject.txt", "resolution_proposed.txt", "resolution_proposed.html",
+        "resolution_concluded.subject.txt", "resolution_concluded.txt", "resolution_concluded.html",
     ],
 };
 

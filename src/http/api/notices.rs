@@ -55,7 +55,8 @@ pub struct AttemptView {
 pub struct NoticeView {
     pub id: String,
     /// `convocation`, `proxy_granted`, `proxy_revoked`, `ballot_receipt`, `outcome`,
-    /// `advance_voting_reminder` or `members_request`.
+    /// `advance_voting_reminder`, `members_request`, `resolution_proposed` or
+    /// `resolution_concluded`.
     pub kind: String,
     /// The registered address it goes to.
     pub recipient: String,
