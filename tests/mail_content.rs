@@ -612,6 +612,51 @@ fn a_declared_outcome_explains_counts_quorum_majority_and_article() {
 }
 
 #[test]
+fn a_disputed_outcome_tells_every_member_that_the_one_sent_no_longer_stands_art_17_5() {
+    let mut f = association();
+    f.opened(DecisionKind::Ordinary, 3);
+    let result = f.poll_with("p1", 2, 1, 0);
+    f.run(Command::DeclareResult {
+        meeting: alv(),
+        poll: PollId::named("p1"),
+        by: chair(),
+        outcome: result.outcome,
+        signed: None,
+    });
+    // Two of the three present members dispute it at once: the majority of the meeting.
+    let events = f.run(Command::ChallengeDeclaration {
+        meeting: alv(),
+        poll: PollId::named("p1"),
+        supporters: vec![member(1), member(2)],
+    });
+    let n = notices(&f, &events);
+    assert!(n.iter().all(|n| n.kind == NoticeKind::OutcomeChallenged));
+    // Whoever was sent the outcome hears that it no longer stands.
+    let mut addresses: Vec<&str> = n.iter().map(|n| n.to.as_str()).collect();
+    addresses.sort_unstable();
+    assert_eq!(
+        addresses,
+        vec!["alv@english.example.org".to_owned(), address(1), address(2), address(3), address(4)]
+    );
+    let m = rendered(to(&n, NoticeKind::OutcomeChallenged, &address(3)));
+    assert!(
+        m.subject.starts_with("Uitslag agendapunt 2, Voorstel betwist: er wordt opnieuw gestemd"),
+        "{}",
+        m.subject
+    );
+    for needle in [
+        "(aangenomen) is direct daarna betwist door 2 leden",
+        "de uitslag die u eerder ontving, geldt niet meer",
+        "art. 17.5 van de statuten",
+    ] {
+        assert!(m.text.contains(needle), "missing {needle:?} in\n{}", m.text);
+    }
+    let m = rendered(to(&n, NoticeKind::OutcomeChallenged, "alv@english.example.org"));
+    assert!(m.text.contains("was disputed at once by 2 members"), "{}", m.text);
+    assert!(m.text.contains("the outcome you were sent earlier no longer stands"), "{}", m.text);
+}
+
+#[test]
 fn a_members_request_is_confirmed_to_the_requesters_with_the_board_s_four_weeks_art_8_1() {
     let mut f = association();
     f.at("2026-03-02T10:00:00+01:00");

@@ -14,6 +14,7 @@
 //! | `ResolutionVoteCast` | `ballot_receipt` (no meeting) | as for a ballot |
 //! | `ResultDeclared` | `outcome` | every member with an address, suspended ones included (the decision binds them too), in its language |
 //! | `MeetingRequested` | `members_request` | each requesting member with an address |
+//! | `DeclarationChallenged` | `outcome_challenged` | whoever heard the outcome (every member with an address): the declared outcome was disputed at once, a new poll is held and replaces it (Art. 17.5) |
 //! | `ResolutionProposed` | `resolution_proposed` | every member with an address that is not suspended (each must vote for, Art. 8.12): the text, the kind, when voting closes, and where to send the signed vote |
 //! | `ResolutionConcluded` | `resolution_concluded` | every member with an address, suspended ones included (the decision binds them too): the outcome, the votes and who did not vote |
 //!
@@ -62,10 +63,11 @@ pub enum NoticeKind {
     MembersRequest,
     ResolutionProposed,
     ResolutionConcluded,
+    OutcomeChallenged,
 }
 
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 9] = [
+    pub const ALL: [NoticeKind; 10] = [
         NoticeKind::Convocation,
         NoticeKind::ProxyGranted,
         NoticeKind::ProxyRevoked,
@@ -75,6 +77,7 @@ impl NoticeKind {
         NoticeKind::MembersRequest,
         NoticeKind::ResolutionProposed,
         NoticeKind::ResolutionConcluded,
+        NoticeKind::OutcomeChallenged,
     ];
 
     /// The stable code: the serde name, and the name of the kind's template files.
@@ -89,6 +92,7 @@ impl NoticeKind {
             NoticeKind::MembersRequest => "members_request",
             NoticeKind::ResolutionProposed => "resolution_proposed",
             NoticeKind::ResolutionConcluded => "resolution_concluded",
+            NoticeKind::OutcomeChallenged => "outcome_challenged",
         }
     }
 }
@@ -149,6 +153,9 @@ pub fn notices_for(state: &Association, event: &Event, entry: &EntryInfo, ctx: &
             outcome_notices(state, *meeting, *poll, *by, *outcome, ctx)
         }
         Fact::MeetingRequested { request } => request_notices(state, request, ctx),
+        Fact::DeclarationChallenged { meeting, poll, supporters } => {
+            challenge_notices(state, *meeting, *poll, supporters.len(), ctx)
+        }
         Fact::ResolutionProposed { resolution, .. } => {
             resolution_notices(state, *resolution, NoticeKind::ResolutionProposed, ctx)
         }
@@ -892,6 +899,42 @@ fn outcome_notices(
             })
             .clone();
         out.push(notice(NoticeKind::Outcome, &r, Some(m.id), context(ctx, state, &r, fields)));
+    }
+    out
+}
+
+/// The outcome every member was sent is disputed: a new poll is held (Art. 17.5).
+fn challenge_notices(
+    state: &Association,
+    meeting: MeetingId,
+    poll: PollId,
+    supporters: usize,
+    ctx: &MailContext,
+) -> Vec<Notice> {
+    let Some(m) = state.meetings.get(&meeting) else { return Vec::new() };
+    let Some(p) = m.polls.get(&poll) else { return Vec::new() };
+    let (Some(declaration), Some(item)) = (&p.declaration, m.item(p.item)) else { return Vec::new() };
+    let number = item_number(m, item.id);
+    let mut out = Vec::new();
+    for member in state.register.members.values() {
+        let Some(r) = member_recipient(member) else { continue };
+        let t = terms(r.language);
+        let fields = json!({
+            "meeting": meeting_json(m, t),
+            "item": item_json(state, t, item, number),
+            "outcome": code(&declaration.outcome),
+            "outcome_label": word(&t.outcomes, &code(&declaration.outcome)),
+            "declared": {
+                "at": t.moment(declaration.at),
+                "by": state.register.person_name(declaration.by),
+            },
+            "challenge": {
+                "at": p.challenge.as_ref().map(|c| t.moment(c.at)),
+                "supporters": supporters,
+                "article": state.profile.article(Provision::Declaration),
+            },
+        });
+        out.push(notice(NoticeKind::OutcomeChallenged, &r, Some(m.id), context(ctx, state, &r, fields)));
     }
     out
 }

@@ -72,6 +72,7 @@ const TEMPLATES: &[(&str, &str)] = templates! {
         "members_request.subject.txt", "members_request.txt", "members_request.html",
         "resolution_proposed.subject.txt", "resolution_proposed.txt", "resolution_proposed.html",
         "resolution_concluded.subject.txt", "resolution_concluded.txt", "resolution_concluded.html",
+        "outcome_challenged.subject.txt", "outcome_challenged.txt", "outcome_challenged.html",
     ],
     "en": [
         "layout.html",
@@ -85,6 +86,7 @@ const TEMPLATES: &[(&str, &str)] = templates! {
         "members_request.subject.txt", "members_request.txt", "members_request.html",
         "resolution_proposed.subject.txt", "resolution_proposed.txt", "resolution_proposed.html",
         "resolution_concluded.subject.txt", "resolution_concluded.txt", "resolution_concluded.html",
+        "outcome_challenged.subject.txt", "outcome_challenged.txt", "outcome_challenged.html",
     ],
 };
 

@@ -55,8 +55,8 @@ pub struct AttemptView {
 pub struct NoticeView {
     pub id: String,
     /// `convocation`, `proxy_granted`, `proxy_revoked`, `ballot_receipt`, `outcome`,
-    /// `advance_voting_reminder`, `members_request`, `resolution_proposed` or
-    /// `resolution_concluded`.
+    /// `advance_voting_reminder`, `members_request`, `resolution_proposed`,
+    /// `resolution_concluded` or `outcome_challenged`.
     pub kind: String,
     /// The registered address it goes to.
     pub recipient: String,
