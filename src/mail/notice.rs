@@ -915,25 +915,31 @@ fn challenge_notices(
     let Some(p) = m.polls.get(&poll) else { return Vec::new() };
     let (Some(declaration), Some(item)) = (&p.declaration, m.item(p.item)) else { return Vec::new() };
     let number = item_number(m, item.id);
+    let mut by_language: BTreeMap<bool, Value> = BTreeMap::new();
     let mut out = Vec::new();
     for member in state.register.members.values() {
         let Some(r) = member_recipient(member) else { continue };
-        let t = terms(r.language);
-        let fields = json!({
-            "meeting": meeting_json(m, t),
-            "item": item_json(state, t, item, number),
-            "outcome": code(&declaration.outcome),
-            "outcome_label": word(&t.outcomes, &code(&declaration.outcome)),
-            "declared": {
-                "at": t.moment(declaration.at),
-                "by": state.register.person_name(declaration.by),
-            },
-            "challenge": {
-                "at": p.challenge.as_ref().map(|c| t.moment(c.at)),
-                "supporters": supporters,
-                "article": state.profile.article(Provision::Declaration),
-            },
-        });
+        let fields = by_language
+            .entry(r.language == Language::En)
+            .or_insert_with(|| {
+                let t = terms(r.language);
+                json!({
+                    "meeting": meeting_json(m, t),
+                    "item": item_json(state, t, item, number),
+                    "outcome": code(&declaration.outcome),
+                    "outcome_label": word(&t.outcomes, &code(&declaration.outcome)),
+                    "declared": {
+                        "at": t.moment(declaration.at),
+                        "by": state.register.person_name(declaration.by),
+                    },
+                    "challenge": {
+                        "at": p.challenge.as_ref().map(|c| t.moment(c.at)),
+                        "supporters": supporters,
+                        "article": state.profile.article(Provision::Declaration),
+                    },
+                })
+            })
+            .clone();
         out.push(notice(NoticeKind::OutcomeChallenged, &r, Some(m.id), context(ctx, state, &r, fields)));
     }
     out

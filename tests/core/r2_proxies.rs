@@ -41,23 +41,20 @@ fn grant_with(
     }
 }
 
-/// `grant`, on paper, with the scan's SHA-256.
-fn on_paper(name: &str, grantor: usize, holder: ProxyHolder, scan: Option<[u8; 32]>) -> Command {
-    match grant(name, grantor, holder) {
-        Command::GrantProxy { meeting, proxy, grantor, holder, instructions, signed, .. } => {
-            Command::GrantProxy {
-                meeting,
-                proxy,
-                grantor,
-                holder,
-                instructions,
-                form: ProxyForm::Paper,
-                signed,
-                scan_sha256: scan.map(Sha256Bytes::from),
-            }
-        }
-        other => other,
+/// `grant`, in the given form, with a scan's SHA-256.
+fn with_scan(
+    name: &str,
+    grantor: usize,
+    holder: ProxyHolder,
+    form: ProxyForm,
+    scan: Option<[u8; 32]>,
+) -> Command {
+    let mut command = grant(name, grantor, holder);
+    if let Command::GrantProxy { form: f, scan_sha256, .. } = &mut command {
+        *f = form;
+        *scan_sha256 = scan.map(Sha256Bytes::from);
     }
+    command
 }
 
 fn instructed(instruction: Instruction) -> BTreeMap<stembus::core::AgendaItemId, Instruction> {
@@ -590,7 +587,7 @@ fn a_paper_proxy_carries_its_scans_hash_into_the_log_and_an_electronic_one_has_n
     let mut f = Fixture::new(6);
     f.convened(DecisionKind::Ordinary);
     let scan = [7u8; 32];
-    let events = f.run(on_paper("paper", 2, to_member(1), Some(scan)));
+    let events = f.run(with_scan("paper", 2, to_member(1), ProxyForm::Paper, Some(scan)));
     let proxy = match &events[..] {
         [stembus::core::Event { fact: stembus::core::Fact::ProxyGranted { proxy, .. }, .. }] => proxy.clone(),
         other => panic!("{other:?}"),
@@ -601,25 +598,11 @@ fn a_paper_proxy_carries_its_scans_hash_into_the_log_and_an_electronic_one_has_n
     // so the events of logs made before it are unchanged.
     let logged = serde_json::to_string(&events[0]).unwrap_or_else(|e| panic!("{e}"));
     assert!(logged.contains(&format!("\"scan_sha256\":\"{}\"", "07".repeat(32))), "{logged}");
-    let unscanned = f.run(on_paper("unscanned", 3, to_member(1), None));
+    let unscanned = f.run(with_scan("unscanned", 3, to_member(1), ProxyForm::Paper, None));
     let logged = serde_json::to_string(&unscanned[0]).unwrap_or_else(|e| panic!("{e}"));
     assert!(!logged.contains("scan_sha256"), "{logged}");
     // A scan belongs to paper: an electronic proxy that names one is refused.
-    let electronic = match on_paper("electronic", 4, to_member(5), Some(scan)) {
-        Command::GrantProxy {
-            meeting, proxy, grantor, holder, instructions, signed, scan_sha256, ..
-        } => Command::GrantProxy {
-            meeting,
-            proxy,
-            grantor,
-            holder,
-            instructions,
-            form: ProxyForm::Electronic,
-            signed,
-            scan_sha256,
-        },
-        other => other,
-    };
+    let electronic = with_scan("electronic", 4, to_member(5), ProxyForm::Electronic, Some(scan));
     let refused = f.refuse(electronic);
     support::assert_violation(&refused, RuleId::R2, "8.5", "proxy.scan_not_paper");
 }

@@ -32,6 +32,38 @@ pub fn configure(cfg: &mut ServiceConfig) {
     notices::configure(cfg);
 }
 
+/// Items in one page of a list that grows with the log, when no `limit` is given.
+pub const PAGE: u32 = 1000;
+/// The most items one page holds.
+pub const PAGE_MAX: u32 = 10_000;
+
+/// The page size a request asks for: its `limit`, or [`PAGE`]; a 400 naming the bounds for a
+/// `limit` outside 1 to [`PAGE_MAX`]. `items` names what the list holds (`events`).
+pub fn page_limit(limit: Option<u32>, items: &str) -> Result<u32, crate::http::problem::ApiError> {
+    let limit = limit.unwrap_or(PAGE);
+    if (1..=PAGE_MAX).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(crate::http::problem::ApiError::bad_request(
+            "request.invalid_query",
+            format!("limit is {limit}: a page holds 1 to {PAGE_MAX} {items}."),
+        ))
+    }
+}
+
+/// The answer holding a page of a list: 200, with `Link: <PATH?next>; rel="next"` when a next
+/// page's query is given (the page was full).
+pub fn page_answer(request: &actix_web::HttpRequest, next: Option<String>) -> actix_web::HttpResponseBuilder {
+    let mut response = actix_web::HttpResponse::Ok();
+    if let Some(query) = next {
+        response.insert_header((
+            actix_web::http::header::LINK,
+            format!("<{}?{query}>; rel=\"next\"", request.path()),
+        ));
+    }
+    response
+}
+
 /// Formats a moment for a response: RFC 3339 in UTC.
 pub fn time(t: crate::core::Instant) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

@@ -140,11 +140,6 @@ pub struct NoticeQuery {
     pub limit: Option<u32>,
 }
 
-/// Notices in one answer when no `limit` is given.
-pub const NOTICES_PAGE: u32 = 1000;
-/// The most notices one answer holds.
-pub const NOTICES_PAGE_MAX: u32 = 10_000;
-
 /// The notices the service queued for the association, in the order of the events that caused
 /// them, with their status and every attempt to send them (the secretariat and auditors), a
 /// page at a time: at most `limit`; when the page is full, the `Link` header names the next
@@ -170,13 +165,7 @@ async fn list_notices(
     let a = path.into_inner();
     require_reader(&caller, a)?;
     let NoticeQuery { meeting, status, kind, member, after, limit } = query.into_inner();
-    let limit = limit.unwrap_or(NOTICES_PAGE);
-    if !(1..=NOTICES_PAGE_MAX).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "request.invalid_query",
-            format!("limit is {limit}: a page holds 1 to {NOTICES_PAGE_MAX} notices."),
-        ));
-    }
+    let limit = super::page_limit(limit, "notices")?;
     // The next page's link keeps the filters of this one.
     let mut next_query = url::form_urlencoded::Serializer::new(String::new());
     for (name, value) in [
@@ -238,16 +227,12 @@ async fn list_notices(
             .collect()))
     })
     .await???;
-    let mut response = HttpResponse::Ok();
-    if let Some(last) = views.last().filter(|_| views.len() == limit as usize) {
+    let next = views.last().filter(|_| views.len() == limit as usize).map(|last| {
         next_query.append_pair("after", &last.id);
         next_query.append_pair("limit", &limit.to_string());
-        response.insert_header((
-            actix_web::http::header::LINK,
-            format!("<{}?{}>; rel=\"next\"", request.path(), next_query.finish()),
-        ));
-    }
-    Ok(response.json(views))
+        next_query.finish()
+    });
+    Ok(super::page_answer(&request, next).json(views))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -352,11 +352,6 @@ pub struct LoggedEvent {
     pub leaf_hash: String,
 }
 
-/// Events of a meeting's log in one answer when no `limit` is given.
-pub const EVENTS_PAGE: u32 = 1000;
-/// The most events one answer holds.
-pub const EVENTS_PAGE_MAX: u32 = 10_000;
-
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
@@ -398,20 +393,16 @@ async fn meeting_events(
     }
     let EventsQuery { from, limit } = query.into_inner();
     let from = from.unwrap_or(0);
-    let limit = limit.unwrap_or(EVENTS_PAGE);
-    if !(1..=EVENTS_PAGE_MAX).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "request.invalid_query",
-            format!("limit is {limit}: a page holds 1 to {EVENTS_PAGE_MAX} events."),
-        ));
-    }
+    let limit = super::page_limit(limit, "events")?;
     if !state.read(a, move |s| s.meetings.contains_key(&m)).await? {
         return Err(ApiError::not_found("meeting.unknown", format!("There is no meeting {m}.")));
     }
     let service = std::sync::Arc::clone(&state.service);
     let logged = web::block(move || service.meeting_log_page(a, m, from, limit)).await??;
     let next = match logged.last() {
-        Some(last) if logged.len() == limit as usize => Some(last.stream_index.saturating_add(1)),
+        Some(last) if logged.len() == limit as usize => {
+            Some(format!("from={}&limit={limit}", last.stream_index.saturating_add(1)))
+        }
         _ => None,
     };
     let events: Vec<LoggedEvent> = logged
@@ -425,14 +416,7 @@ async fn meeting_events(
             body: l.body,
         })
         .collect();
-    let mut response = HttpResponse::Ok();
-    if let Some(next) = next {
-        response.insert_header((
-            actix_web::http::header::LINK,
-            format!("<{}?from={next}&limit={limit}>; rel=\"next\"", request.path()),
-        ));
-    }
-    Ok(response.json(events))
+    Ok(super::page_answer(&request, next).json(events))
 }
 
 /// What the chair sees: who is present or represented now, and what each motion needs.
