@@ -165,6 +165,29 @@ export async function castBallot(f) {
   return receipt;
 }
 
+/**
+ * Signs and casts a vote on a resolution outside a meeting (Art. 8.12) for a member the person
+ * represents; checks the answer's proof at once: the head signed by the service's key, of the
+ * association's log, and the vote's inclusion in it. Returns the service's answer.
+ */
+export async function castResolutionVote(f) {
+  const signed = await signStatement(f.association, f.person, (sequence) => enc.resolutionVoteBytes({ ...f, sequence }));
+  const answer = await api("POST", `/associations/${f.association}/resolutions/${f.resolution}/votes`, {
+    member: f.member,
+    choice: f.choice,
+    signature: { key: signed.key, sequence: signed.sequence, signature: signed.signature },
+  });
+  if (answer.resolution !== f.resolution || answer.member !== f.member || answer.choice !== f.choice) {
+    throw new Error("the service recorded another vote than the one signed");
+  }
+  const log = answer.log_receipt;
+  const head = log.tree_head;
+  if (head.association !== f.association || head.meeting) throw new Error("the tree head is not of the association's log");
+  await enc.verifyHead(head, await serviceKey());
+  await enc.verifyInclusion(log.leaf_hash, log.leaf_index, head.size, log.inclusion_proof, head.root);
+  return answer;
+}
+
 /** The receipts this browser keeps for the person, newest first. */
 export async function receipts(association, person) {
   const all = (await store("receipts", "readonly", (s) => s.getAll())) || [];

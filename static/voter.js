@@ -78,9 +78,12 @@ if (keyBox) {
   refresh().catch((e) => show(error, explain(e)));
 }
 
-// ---- ballots ---------------------------------------------------------------------------
+// ---- ballots and votes on resolutions outside a meeting --------------------------------
 
-for (const form of document.querySelectorAll("form.ballot")) {
+/** Signs and sends the choice of a vote form: `send(dataset, choice)` casts it and returns
+ * {choice, index, size}; `words` names the messages while signing, when done, and the short
+ * line of the vote as it stands. */
+function voteForm(form, words, send) {
   const ok = form.querySelector(".ballot-ok");
   const error = form.querySelector(".ballot-error");
   form.addEventListener("submit", async (event) => {
@@ -93,22 +96,39 @@ for (const form of document.querySelectorAll("form.ballot")) {
     const button = form.querySelector('button[type="submit"]');
     button.disabled = true;
     show(error, "");
-    ok.textContent = t("signing");
-    const d = form.dataset;
+    ok.textContent = t(words.signing);
     try {
-      const receipt = await sign.castBallot({
-        association: d.association, meeting: d.meeting, item: d.item, poll: d.poll || null,
-        member: d.member, person: d.person, choice: chosen.value,
-      });
-      ok.textContent = t("cast", { choice: t(`choice_${receipt.choice}`), index: receipt.leaf_index, size: receipt.tree_head.size });
+      const r = await send(form.dataset, chosen.value);
+      const choice = t(`choice_${r.choice}`);
+      ok.textContent = t(words.done, { choice, index: r.index, size: r.size });
       const cast = form.querySelector(".cast");
-      if (cast) cast.textContent = t("cast_short", { choice: t(`choice_${receipt.choice}`) });
+      if (cast) cast.textContent = t(words.short, { choice });
     } catch (e) {
       ok.textContent = "";
       show(error, explain(e));
     } finally {
       button.disabled = false;
     }
+  });
+}
+
+for (const form of document.querySelectorAll("form.ballot")) {
+  voteForm(form, { signing: "signing", done: "cast", short: "cast_short" }, async (d, choice) => {
+    const receipt = await sign.castBallot({
+      association: d.association, meeting: d.meeting, item: d.item, poll: d.poll || null,
+      member: d.member, person: d.person, choice,
+    });
+    return { choice: receipt.choice, index: receipt.leaf_index, size: receipt.tree_head.size };
+  });
+}
+
+for (const form of document.querySelectorAll("form.resolution-vote")) {
+  voteForm(form, { signing: "signing_vote", done: "voted", short: "voted_short" }, async (d, choice) => {
+    const answer = await sign.castResolutionVote({
+      association: d.association, resolution: d.resolution, member: d.member, person: d.person, choice,
+    });
+    const log = answer.log_receipt;
+    return { choice: answer.choice, index: log.leaf_index, size: log.tree_head.size };
   });
 }
 

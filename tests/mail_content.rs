@@ -715,6 +715,7 @@ fn a_resolution_outside_a_meeting_asks_each_member_with_a_vote_and_tells_every_m
     assert_eq!(addresses, vec!["alv@english.example.org".to_owned(), address(1), address(2), address(3)]);
     let votes_url =
         format!("https://stembus.example.org/api/v1/associations/{}/resolutions/{r1}/votes", f.state.id);
+    let page_url = format!("https://stembus.example.org/{}/voter/resolutions/{r1}", f.state.id);
     let m = rendered(to(&n, NoticeKind::ResolutionProposed, &address(1)));
     assert_eq!(
         m.subject,
@@ -726,10 +727,13 @@ fn a_resolution_outside_a_meeting_asks_each_member_with_a_vote_and_tells_every_m
         "  De <b>contributie</b> voor 2027 blijft gelijk.",
         "alleen genomen als alle leden vóór stemmen",
         "Stemmen kan tot maandag 16 maart 2026, 17:00 uur.",
+        &format!("ondertekent de stem met zijn of haar sleutel op:\n  {page_url}\n"),
         &votes_url,
     ] {
         assert!(m.text.contains(needle), "missing {needle:?} in\n{}", m.text);
     }
+    // The HTML part links the page (minijinja writes `/` as `&#x2f;`, which reads the same).
+    assert!(m.html.contains(&format!("<a href=\"{}\">", page_url.replace('/', "&#x2f;"))), "{}", m.html);
     assert!(m.html.contains("De &lt;b&gt;contributie&lt;"), "{}", m.html);
     let m = rendered(to(&n, NoticeKind::ResolutionProposed, "alv@english.example.org"));
     assert!(m.text.contains("taken only when every member votes for it"), "{}", m.text);

@@ -15,7 +15,7 @@
 //! | `ResultDeclared` | `outcome` | every member with an address, suspended ones included (the decision binds them too), in its language |
 //! | `MeetingRequested` | `members_request` | each requesting member with an address |
 //! | `DeclarationChallenged` | `outcome_challenged` | whoever heard the outcome (every member with an address): the declared outcome was disputed at once, a new poll is held and replaces it (Art. 17.5) |
-//! | `ResolutionProposed` | `resolution_proposed` | every member with an address that is not suspended (each must vote for, Art. 8.12): the text, the kind, when voting closes, and where to send the signed vote |
+//! | `ResolutionProposed` | `resolution_proposed` | every member with an address that is not suspended (each must vote for, Art. 8.12): the text, the kind, when voting closes, the page where its representative signs the vote, and the API address the command-line client sends it to |
 //! | `ResolutionConcluded` | `resolution_concluded` | every member with an address, suspended ones included (the decision binds them too): the outcome, the votes and who did not vote |
 //!
 //! Nobody without a registered address gets anything: there is no other channel here.
@@ -960,6 +960,7 @@ fn resolution_notices(
     }
     let votes_url =
         format!("{}/api/v1/associations/{}/resolutions/{}/votes", base_url(ctx), state.id, res.id);
+    let page_url = format!("{}/{}/voter/resolutions/{}", base_url(ctx), state.id, res.id);
     let mut by_language: BTreeMap<bool, Value> = BTreeMap::new();
     let mut out = Vec::new();
     for member in state.register.members.values() {
@@ -997,6 +998,7 @@ fn resolution_notices(
                         "closes": t.moment(res.closes_at),
                         "article": state.profile.article(Provision::WrittenResolution),
                         "votes_url": votes_url,
+                        "page_url": page_url,
                         "result": result,
                     },
                 })

@@ -47,6 +47,7 @@ pub mod auditor;
 pub mod chair;
 pub mod i18n;
 pub mod render;
+pub mod resolutions;
 pub mod secretariat;
 pub mod session;
 pub mod voter;
@@ -79,6 +80,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates![
     "voter/keys.html",
     "voter/meeting.html",
     "voter/receipts.html",
+    "voter/resolution.html",
     "auditor/home.html",
     "auditor/meeting.html",
     "chair/meeting.html",
@@ -91,6 +93,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates![
     "secretariat/meeting.html",
     "secretariat/proxies.html",
     "secretariat/attendance.html",
+    "secretariat/resolutions.html",
 ];
 
 /// The static files, compiled in: (name, content type, body).
@@ -121,6 +124,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sign-in", web::post().to(session::request_code))
             .route("/sign-in/code", web::post().to(session::enter_code))
             .route("/sign-out", web::post().to(session::sign_out))
+            .configure(resolutions::configure)
             .configure(voter::configure)
             .configure(auditor::configure)
             .configure(chair::configure)

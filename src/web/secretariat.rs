@@ -418,21 +418,27 @@ async fn meetings(
     )
 }
 
-fn field<'f>(pairs: &'f [(String, String)], name: &str) -> &'f str {
+pub(super) fn field<'f>(pairs: &'f [(String, String)], name: &str) -> &'f str {
     pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
 }
 
-fn decision_kind(text: &str) -> Result<DecisionKind, ApiError> {
+pub(super) fn decision_kind(text: &str) -> Result<DecisionKind, ApiError> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
         .map_err(|_| bad_form("form.decision_kind", "Choose what the motion needs to be adopted (R7)."))
 }
 
 /// The moment a meeting starts, from the form's date and time in Europe/Amsterdam.
 fn starts_at(date: &str, time: &str) -> Result<crate::core::Instant, ApiError> {
+    local_moment(date, time, "the meeting's start")
+}
+
+/// A moment from a form's date (YYYY-MM-DD) and time (HH:MM) in Europe/Amsterdam; `what` names
+/// it in the refusal.
+pub(super) fn local_moment(date: &str, time: &str, what: &str) -> Result<crate::core::Instant, ApiError> {
     let day = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
-        .map_err(|_| bad_form("form.date", "Give the meeting's date as YYYY-MM-DD."))?;
+        .map_err(|_| bad_form("form.date", format!("Give the date of {what} as YYYY-MM-DD.")))?;
     let time = NaiveTime::parse_from_str(time.trim(), "%H:%M")
-        .map_err(|_| bad_form("form.time", "Give the meeting's starting time as HH:MM."))?;
+        .map_err(|_| bad_form("form.time", format!("Give the time of {what} as HH:MM.")))?;
     Amsterdam
         .from_local_datetime(&day.and_time(time))
         .earliest()

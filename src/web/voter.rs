@@ -31,7 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// A signed-in voter of the association, or the page that refuses.
-fn voter_of(page: &Page, a: AssociationId, voter: bool) -> Result<&SignedIn, PageError> {
+pub(super) fn voter_of(page: &Page, a: AssociationId, voter: bool) -> Result<&SignedIn, PageError> {
     let me = page.within(a)?;
     if voter {
         Ok(me)
@@ -82,7 +82,7 @@ struct MeetingLine {
 }
 
 /// The members a person represents, by id.
-fn represented(s: &Association, person: PersonId) -> Vec<MemberId> {
+pub(super) fn represented(s: &Association, person: PersonId) -> Vec<MemberId> {
     s.register.representatives.keys().filter(|(p, _)| *p == person).map(|(_, m)| *m).collect()
 }
 
@@ -147,6 +147,7 @@ async fn overview(
 ) -> Result<HttpResponse, PageError> {
     let a = path.into_inner();
     let person = page.within(a)?.caller.person;
+    let now = state.clock.now();
     let view = state
         .read(a, move |s| {
             let members: Vec<MemberView> = represented(s, person)
@@ -169,11 +170,12 @@ async fn overview(
                 .collect();
             let past: Vec<MeetingLine> =
                 s.meetings.values().filter(|m| m.phase == Phase::Closed).map(meeting_line).collect();
-            (is_voter(s, person), members, proxies, upcoming, past)
+            let resolutions = super::resolutions::lines(s, now);
+            (is_voter(s, person), members, proxies, upcoming, past, resolutions)
         })
         .await
         .map_err(|e| page.error(e))?;
-    let (voter, members, proxies, upcoming, past) = view;
+    let (voter, members, proxies, upcoming, past, resolutions) = view;
     voter_of(&page, a, voter)?;
     page.render(
         "voter/home.html",
@@ -183,6 +185,7 @@ async fn overview(
             proxies => value(proxies),
             upcoming => value(upcoming),
             past => value(past),
+            resolutions => value(resolutions),
         },
     )
 }

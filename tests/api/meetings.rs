@@ -8,18 +8,13 @@ use stembus::clock::Clock as _;
 use stembus::core::{AgendaItemId, Choice, Command, MeetingId, MemberId, PersonId, ProxyId, RequestId};
 
 use crate::api_test;
-use crate::support::{SECRETARIAT, TestApp, assert_problem, coop};
+use crate::support::{SECRETARIAT, TestApp, assert_problem, coop, rep};
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
 const RVC: &str = "rvc@coop.example";
 const AUDITOR: &str = "audit@coop.example";
-
-/// The e-mail address of the representative of member `m{i}`.
-fn rep(i: usize) -> String {
-    format!("rep{i}@coop.example")
-}
 
 fn member(key: &str) -> String {
     MemberId::named(key).to_string()
@@ -42,29 +37,7 @@ fn item(key: &str) -> String {
 /// secretariat's token.
 fn register(app: &TestApp, n: usize) -> String {
     let sec = app.sign_in(SECRETARIAT);
-    for i in 1..=n {
-        app.ok(
-            Method::POST,
-            "/associations/coop/members",
-            &sec,
-            Some(json!({"id": format!("m{i}"), "name": format!("Gemeente M{i}"), "kind": "gemeente"})),
-            StatusCode::CREATED,
-        );
-        app.ok(
-            Method::POST,
-            "/associations/coop/persons",
-            &sec,
-            Some(json!({"id": format!("rep-m{i}"), "name": format!("Wethouder M{i}"), "email": rep(i)})),
-            StatusCode::CREATED,
-        );
-        app.ok(
-            Method::POST,
-            &format!("/associations/coop/persons/rep-m{i}/representations"),
-            &sec,
-            Some(json!({"member": format!("m{i}"), "capacity": "portfolio_holder"})),
-            StatusCode::CREATED,
-        );
-    }
+    app.register_represented(&sec, n);
     app.ok(
         Method::POST,
         "/associations/coop/persons",

@@ -26,6 +26,11 @@ use stembus::service::Service;
 
 use crate::db::{Backend, TestDb};
 
+/// The address `rep-m{i}`, the representative of member `m{i}`, signs in with.
+pub fn rep(i: usize) -> String {
+    format!("rep{i}@coop.example")
+}
+
 pub fn t(text: &str) -> Instant {
     text.parse().unwrap_or_else(|e| panic!("bad moment {text}: {e}"))
 }
@@ -230,6 +235,34 @@ impl TestApp {
 
     pub fn sign_in(&self, email: &str) -> String {
         self.sign_in_to(ASSOCIATION, email)
+    }
+
+    /// Registers members `m1`..`mn` (`Gemeente M{i}`), each represented by its portfolio holder
+    /// `rep-m{i}` (`Wethouder M{i}`, who signs in as [`rep`]`(i)`), with the secretariat's `token`.
+    pub fn register_represented(&self, token: &str, n: usize) {
+        for i in 1..=n {
+            self.ok(
+                Method::POST,
+                "/associations/coop/members",
+                token,
+                Some(json!({"id": format!("m{i}"), "name": format!("Gemeente M{i}"), "kind": "gemeente"})),
+                StatusCode::CREATED,
+            );
+            self.ok(
+                Method::POST,
+                "/associations/coop/persons",
+                token,
+                Some(json!({"id": format!("rep-m{i}"), "name": format!("Wethouder M{i}"), "email": rep(i)})),
+                StatusCode::CREATED,
+            );
+            self.ok(
+                Method::POST,
+                &format!("/associations/coop/persons/rep-m{i}/representations"),
+                token,
+                Some(json!({"member": format!("m{i}"), "capacity": "portfolio_holder"})),
+                StatusCode::CREATED,
+            );
+        }
     }
 
     pub fn mails(&self) -> Vec<PathBuf> {

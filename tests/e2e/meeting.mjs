@@ -3,8 +3,9 @@
 // paper proxy with its scan, a voter enrols a key and votes in advance, the chair opens the
 // meeting, the secretariat checks members in at the door, the chair puts a motion to the vote,
 // declares the outcome (signed in the browser), the secretariat records a challenge from the
-// floor, the new poll voids the first, and the meeting closes with its minutes. axe-core checks
-// every page against WCAG 2.1 AA and every page is photographed. Run by tests/e2e.rs.
+// floor, the new poll voids the first, and the meeting closes with its minutes. Afterwards a
+// resolution outside a meeting is proposed, voted on in the browser and concluded. axe-core
+// checks every page against WCAG 2.1 AA and every page is photographed. Run by tests/e2e.rs.
 
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -364,6 +365,43 @@ await run(async () => {
   await shows(s, '41 leden', 'Gemeente Almelo', 'Wethouder A. de Vries (portefeuillehouder)');
   await check(s, 'secretariat-register-new-member');
 
+  // A resolution outside a meeting (Art. 8.12): the secretariat proposes it through its form,
+  // Rotterdam's official signs a vote for it in the browser, and once the voting period has
+  // ended the secretariat concludes it: one vote for of 41 members, so it is not taken.
+  const motion = 'De leden stemmen in met de verhuizing van het bureau naar Utrecht.';
+  await s.goto(`/${association}/secretariat`);
+  await submit(s, '#resolutions-link');
+  await check(s, 'secretariat-resolutions');
+  await s.fill('#text', motion);
+  await s.selectOption('#kind', 'ordinary');
+  await s.fill('#closes_date', '2026-06-25');
+  await s.fill('#closes_time', '17:00');
+  await s.check('#board_informed');
+  await s.check('#supervisory_board_informed');
+  await submit(s, '#propose-resolution');
+  await shows(s, motion, '0 van 41', '2026-06-25 17:00 CEST');
+  await signIn(rotterdam, 'rotterdam-official@example.org');
+  const r = rotterdam.page;
+  await r.goto(`/${association}/voter`);
+  await submit(r, `#resolutions a:has-text("${motion}")`);
+  await shows(r, motion, 'alle leden vóór stemmen', '0 van 41 leden');
+  const vote = r.locator('form.resolution-vote:has(legend:has-text("Gemeente Rotterdam"))');
+  expect((await vote.count()) === 1, `no vote form for Gemeente Rotterdam: ${await r.locator('main').innerText()}`);
+  await vote.locator('input[value="for"]').check();
+  await vote.locator('button[type="submit"]').click();
+  await answered(r, vote, 'the vote for Gemeente Rotterdam on the resolution');
+  await shows(r, 'Uw stem (voor) is ontvangen', 'Gestemd: voor.');
+  await check(r, 'voter-resolution-voted');
+  await r.reload();
+  await shows(r, 'Gestemd: voor.', '1 van 41 leden');
+  await setClock('2026-06-26T09:00:00+02:00');
+  await signIn(secretariat, SECRETARIAT);
+  await s.goto(`/${association}/secretariat/resolutions`);
+  await shows(s, 'De stemtermijn is voorbij.', '1 van 41');
+  await submit(s, 'button.conclude');
+  await shows(s, 'verworpen');
+  await check(s, 'secretariat-resolution-concluded');
+
   for (const p of [secretariat, chair, rotterdam, raalte, zwolle, auditor]) {
     expect(p.problems.length === 0, p.problems.join('\n'));
   }
@@ -388,6 +426,12 @@ async function castBallot(who, meetingUrl, itemTitle, memberName, choice) {
   expect((await form.count()) === 1, `no ballot form for ${memberName} on ${itemTitle}: ${await page.locator('main').innerText()}`);
   await form.locator(`input[value="${choice}"]`).check();
   await form.locator('button[type="submit"]').click();
+  await answered(page, form, `the ballot for ${memberName} on ${itemTitle}`);
+}
+
+/** Waits until the vote form `form` reports the signed vote received (a position in the log)
+ * or refused; fails when it was refused. */
+async function answered(page, form, what) {
   await page.waitForFunction(
     (f) => {
       const ok = f.querySelector('.ballot-ok')?.textContent || '';
@@ -397,5 +441,5 @@ async function castBallot(who, meetingUrl, itemTitle, memberName, choice) {
     await form.elementHandle(),
   );
   const error = await form.locator('.ballot-error').evaluate((e) => (e.hidden ? '' : e.textContent));
-  expect(!error, `the ballot for ${memberName} on ${itemTitle} was refused: ${error}`);
+  expect(!error, `${what} was refused: ${error}`);
 }

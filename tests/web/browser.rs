@@ -161,3 +161,18 @@ impl<'a> Browser<'a> {
         self.post_form("/sign-in/code", &[("presession", &presession), ("code", &code)])
     }
 }
+
+/// A browser signed in as `email`.
+#[track_caller]
+pub fn signed_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
+    let mut browser = Browser::new(app);
+    let answer = browser.sign_in(email);
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    browser
+}
+
+/// The CSRF token of a page, which must carry one.
+#[track_caller]
+pub fn csrf_of(page: &Answer) -> String {
+    page.csrf().unwrap_or_else(|| panic!("no CSRF token on the page:\n{}", page.body))
+}

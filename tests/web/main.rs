@@ -11,4 +11,5 @@ mod support;
 mod browser;
 mod encoding;
 mod pages;
+mod resolutions;
 mod staff;

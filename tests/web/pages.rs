@@ -7,14 +7,10 @@ use stembus::core::{AgendaItemId, MeetingId, MemberId, PersonId};
 
 use crate::browser::Browser;
 use crate::db::Backend;
-use crate::support::{SECRETARIAT, TestApp, coop};
+use crate::support::{SECRETARIAT, TestApp, coop, rep};
 
 const RVC: &str = "rvc@coop.example";
 const AUDITOR: &str = "audit@coop.example";
-
-fn rep(i: usize) -> String {
-    format!("rep{i}@coop.example")
-}
 
 /// Members `m1`, `m2`, `m3`, each represented by `rep-m{i}`; `rvc` chairs the supervisory board;
 /// `auditor` is an auditor; the meeting `alv` of 20 March 2026 is convened on 5 March with
@@ -22,29 +18,7 @@ fn rep(i: usize) -> String {
 /// stands at 5 March. Returns the secretariat's bearer token.
 fn convened(app: &TestApp) -> String {
     let sec = app.sign_in(SECRETARIAT);
-    for i in 1..=3 {
-        app.ok(
-            Method::POST,
-            "/associations/coop/members",
-            &sec,
-            Some(json!({"id": format!("m{i}"), "name": format!("Gemeente M{i}"), "kind": "gemeente"})),
-            StatusCode::CREATED,
-        );
-        app.ok(
-            Method::POST,
-            "/associations/coop/persons",
-            &sec,
-            Some(json!({"id": format!("rep-m{i}"), "name": format!("Wethouder M{i}"), "email": rep(i)})),
-            StatusCode::CREATED,
-        );
-        app.ok(
-            Method::POST,
-            &format!("/associations/coop/persons/rep-m{i}/representations"),
-            &sec,
-            Some(json!({"member": format!("m{i}"), "capacity": "portfolio_holder"})),
-            StatusCode::CREATED,
-        );
-    }
+    app.register_represented(&sec, 3);
     for (id, name, email) in [("rvc", "Voorzitter RvC", RVC), ("auditor", "Accountant", AUDITOR)] {
         app.ok(
             Method::POST,

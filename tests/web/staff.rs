@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use stembus::config::Config;
 use stembus::core::MeetingId;
 
-use crate::browser::{Answer, Browser};
+use crate::browser::{Browser, csrf_of, signed_in};
 use crate::db::Backend;
 use crate::support::{SECRETARIAT, TestApp, coop};
 
@@ -42,29 +42,7 @@ fn rand_suffix() -> u64 {
 /// 1 March and not convened.
 fn drafted(app: &TestApp) {
     let sec = app.sign_in(SECRETARIAT);
-    for i in 1..=2 {
-        app.ok(
-            Method::POST,
-            "/associations/coop/members",
-            &sec,
-            Some(json!({"id": format!("m{i}"), "name": format!("Gemeente M{i}"), "kind": "gemeente"})),
-            StatusCode::CREATED,
-        );
-        app.ok(
-            Method::POST,
-            "/associations/coop/persons",
-            &sec,
-            Some(json!({"id": format!("rep-m{i}"), "name": format!("Wethouder M{i}"), "email": format!("rep{i}@coop.example")})),
-            StatusCode::CREATED,
-        );
-        app.ok(
-            Method::POST,
-            &format!("/associations/coop/persons/rep-m{i}/representations"),
-            &sec,
-            Some(json!({"member": format!("m{i}"), "capacity": "portfolio_holder"})),
-            StatusCode::CREATED,
-        );
-    }
+    app.register_represented(&sec, 2);
     app.ok(
         Method::POST,
         "/associations/coop/persons",
@@ -105,17 +83,6 @@ fn secretariat_path(tail: &str) -> String {
 
 fn chair_path(tail: &str) -> String {
     format!("/{}/chair/meetings/{}{tail}", coop(), meeting())
-}
-
-fn signed_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
-    let mut browser = Browser::new(app);
-    let answer = browser.sign_in(email);
-    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
-    browser
-}
-
-fn csrf_of(page: &Answer) -> String {
-    page.csrf().unwrap_or_else(|| panic!("no CSRF token on the page:\n{}", page.body))
 }
 
 fn phase(app: &TestApp) -> String {
