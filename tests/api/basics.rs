@@ -28,6 +28,98 @@ api_test!(the_secretariat_signs_in_with_an_emailed_code_and_registers_a_member, 
     assert_problem(&again, StatusCode::CONFLICT, "member.exists", Some(("R1", "4.3, 5")));
 });
 
+api_test!(the_register_lists_come_a_page_at_a_time_by_name_and_the_pages_join_to_the_whole, |app| {
+    let token = app.sign_in(SECRETARIAT);
+    // Seven members registered out of order, two of them with the same name (ordered by id
+    // then), each represented by its own person.
+    let names = [
+        "Gemeente Zwolle",
+        "Gemeente Assen",
+        "Gemeente Hoorn",
+        "Gemeente Assen",
+        "Gemeente Ede",
+        "Gemeente Breda",
+        "Gemeente Urk",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        app.ok(
+            Method::POST,
+            "/associations/coop/members",
+            &token,
+            Some(json!({"id": format!("g{i}"), "name": name, "kind": "gemeente"})),
+            StatusCode::CREATED,
+        );
+        app.ok(
+            Method::POST,
+            "/associations/coop/persons",
+            &token,
+            Some(json!({"id": format!("p{i}"), "name": format!("Wethouder {}", 7 - i)})),
+            StatusCode::CREATED,
+        );
+        app.ok(
+            Method::POST,
+            &format!("/associations/coop/persons/p{i}/representations"),
+            &token,
+            Some(json!({"member": format!("g{i}"), "capacity": "portfolio_holder"})),
+            StatusCode::CREATED,
+        );
+    }
+    for list in ["members", "persons"] {
+        let (status, whole) = app.get(&format!("/associations/coop/{list}?limit=10000"), &token);
+        assert_eq!(status, StatusCode::OK, "{whole}");
+        let whole = whole.as_array().cloned().unwrap_or_default();
+        let keys: Vec<(String, String)> = whole
+            .iter()
+            .map(|v| {
+                (
+                    v["name"].as_str().unwrap_or_default().to_owned(),
+                    v["id"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted, "the {list} run by name, then id");
+        assert!(whole.len() >= 7, "{whole:?}");
+        // Pages of three, joined by their Link headers, are the whole list, each item once.
+        let (joined, lengths) = app.pages(&format!("/associations/coop/{list}?limit=3"), &token);
+        assert_eq!(joined, whole, "the pages of {list}");
+        assert_eq!(lengths.iter().sum::<usize>(), whole.len());
+        assert!(lengths.iter().rev().skip(1).all(|n| *n == 3), "{lengths:?}");
+        // A page that holds the rest exactly names no next page.
+        let (_, lengths) = app.pages(&format!("/associations/coop/{list}?limit={}", whole.len()), &token);
+        assert_eq!(lengths, vec![whole.len()]);
+        assert_problem(
+            &app.get(&format!("/associations/coop/{list}?limit=0"), &token),
+            StatusCode::BAD_REQUEST,
+            "request.invalid_query",
+            None,
+        );
+        let unknown = app.get(&format!("/associations/coop/{list}?after=nobody-here"), &token);
+        assert_problem(&unknown, StatusCode::BAD_REQUEST, "request.invalid_query", None);
+    }
+    // Each member's view on a page names its representative, and each person's its member.
+    let (members, _) = app.pages("/associations/coop/members?limit=2", &token);
+    let (persons, _) = app.pages("/associations/coop/persons?limit=2", &token);
+    for (i, name) in names.iter().enumerate() {
+        let member =
+            members.iter().find(|m| m["id"] == stembus::core::MemberId::named(&format!("g{i}")).to_string());
+        let person = stembus::core::PersonId::named(&format!("p{i}")).to_string();
+        assert_eq!(
+            member.map(|m| m["representatives"][0]["person"].clone()),
+            Some(json!(person)),
+            "{members:?}"
+        );
+        let person = persons.iter().find(|p| p["id"] == person);
+        assert_eq!(
+            person.map(|p| p["represents"].clone()),
+            Some(
+                json!([{"member": stembus::core::MemberId::named(&format!("g{i}")).to_string(), "name": name, "capacity": "portfolio_holder"}])
+            )
+        );
+    }
+});
+
 api_test!(a_code_is_used_once_and_an_unknown_address_reveals_nothing, |app| {
     let token = app.sign_in(SECRETARIAT);
     let (status, _) = app.call(

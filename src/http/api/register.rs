@@ -100,19 +100,31 @@ pub struct MemberView {
     pub representatives: Vec<RepresentativeView>,
 }
 
+fn representative_view(s: &Association, person: PersonId, capacity: &Capacity) -> RepresentativeView {
+    RepresentativeView {
+        person: person.to_string(),
+        name: s.register.person_name(person),
+        capacity: code(capacity),
+    }
+}
+
 fn member_view(s: &Association, id: MemberId) -> Option<MemberView> {
-    let m = s.register.member(id)?;
     let representatives = s
         .register
         .representatives
         .iter()
         .filter(|((_, member), _)| *member == id)
-        .map(|((person, _), capacity)| RepresentativeView {
-            person: person.to_string(),
-            name: s.register.person_name(*person),
-            capacity: code(capacity),
-        })
+        .map(|((person, _), capacity)| representative_view(s, *person, capacity))
         .collect();
+    member_view_with(s, id, representatives)
+}
+
+fn member_view_with(
+    s: &Association,
+    id: MemberId,
+    representatives: Vec<RepresentativeView>,
+) -> Option<MemberView> {
+    let m = s.register.member(id)?;
     Some(MemberView {
         id: id.to_string(),
         name: m.name.clone(),
@@ -136,21 +148,108 @@ async fn member_response(
     Ok(HttpResponse::build(status).json(view))
 }
 
-/// The members, by name.
-#[utoipa::path(tag = "register", responses((status = 200, body = Vec<MemberView>), (status = 403, body = Problem)))]
+/// A page of one of the register's lists, which run by name (then id).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RegisterPage {
+    /// The next page: only those after this one (its id) in the list's order.
+    pub after: Option<String>,
+    /// How many at most: 1 to 10,000; 1,000 when not given.
+    pub limit: Option<u32>,
+}
+
+/// The ids of a page of `items` (name, id), ordered by name then id: at most `limit` of those
+/// after `after` (its name and id), and whether more follow.
+fn page_by_name<Id: Ord + Copy>(
+    mut items: Vec<(&str, Id)>,
+    after: Option<(&str, Id)>,
+    limit: usize,
+) -> (Vec<Id>, bool) {
+    items.sort_unstable();
+    let start = after.map_or(0, |key| items.partition_point(|item| *item <= key));
+    let rest = items.get(start..).unwrap_or_default();
+    (rest.iter().take(limit).map(|(_, id)| *id).collect(), rest.len() > limit)
+}
+
+/// The `after` of a register page as the id it names, or a 400 naming what it is not.
+fn after_id<Id: std::str::FromStr>(after: Option<&str>, what: &str) -> Result<Option<Id>, ApiError> {
+    after
+        .map(|text| {
+            text.parse().map_err(|_| {
+                ApiError::bad_request(
+                    "request.invalid_query",
+                    format!("after names {text:?}, which is no {what} id."),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn unknown_after(after: &str, what: &str) -> ApiError {
+    ApiError::bad_request(
+        "request.invalid_query",
+        format!("after names {after:?}, which is no {what} of this association."),
+    )
+}
+
+/// The members, by name (then id), a page at a time: at most `limit`; when more follow, the
+/// `Link` header names the next page (`rel="next"`, `after` the page's last member).
+#[utoipa::path(
+    tag = "register",
+    params(RegisterPage),
+    responses(
+        (status = 200, body = Vec<MemberView>, headers(("Link" = String, description = "`<…?after=ID&limit=L>; rel=\"next\"` when more follow"))),
+        (status = 400, body = Problem),
+        (status = 403, body = Problem)
+    )
+)]
 #[get("/associations/{association}/members")]
 async fn list_members(
     state: web::Data<AppState>,
     caller: Caller,
+    request: actix_web::HttpRequest,
     path: web::Path<AssociationId>,
+    query: web::Query<RegisterPage>,
 ) -> Result<HttpResponse, ApiError> {
     let a = path.into_inner();
     caller.within(a)?;
-    let mut views = state
-        .read(a, |s| s.register.members.keys().filter_map(|id| member_view(s, *id)).collect::<Vec<_>>())
+    let RegisterPage { after, limit } = query.into_inner();
+    let limit = super::page_limit(limit, "members")?;
+    let after_member: Option<MemberId> = after_id(after.as_deref(), "member")?;
+    let page = state
+        .read(a, move |s| {
+            let after = match after_member {
+                Some(id) => Some((s.register.member(id).map(|m| m.name.as_str()).ok_or(())?, id)),
+                None => None,
+            };
+            let items = s.register.members.values().map(|m| (m.name.as_str(), m.id)).collect();
+            let (ids, more) = page_by_name(items, after, limit as usize);
+            // Each page member's representatives, from one pass over the representations.
+            let mut reps: std::collections::BTreeMap<MemberId, Vec<RepresentativeView>> =
+                ids.iter().map(|id| (*id, Vec::new())).collect();
+            for ((person, member), capacity) in &s.register.representatives {
+                if let Some(list) = reps.get_mut(member) {
+                    list.push(representative_view(s, *person, capacity));
+                }
+            }
+            let views: Vec<MemberView> = ids
+                .iter()
+                .filter_map(|id| member_view_with(s, *id, reps.remove(id).unwrap_or_default()))
+                .collect();
+            Ok::<_, ()>((views, more))
+        })
         .await?;
-    views.sort_by(|x, y| x.name.cmp(&y.name));
-    Ok(HttpResponse::Ok().json(views))
+    let (views, more) = page.map_err(|()| unknown_after(after.as_deref().unwrap_or_default(), "member"))?;
+    let next = next_page(more, views.last().map(|v| v.id.as_str()), limit);
+    Ok(super::page_answer(&request, next).json(views))
+}
+
+/// The query of the page after the one whose last item is `last`, when more follow.
+fn next_page(more: bool, last: Option<&str>, limit: u32) -> Option<String> {
+    let last = last.filter(|_| more)?;
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("after", last).append_pair("limit", &limit.to_string());
+    Some(query.finish())
 }
 
 /// One member.
@@ -285,11 +384,13 @@ pub struct PersonView {
 
 fn person_view(s: &Association, id: PersonId) -> Option<PersonView> {
     let p = s.register.person(id)?;
+    // The representations are ordered by person first: this person's are one range.
+    let first = (id, MemberId::from_uuid(uuid::Uuid::nil()));
     let represents = s
         .register
         .representatives
-        .iter()
-        .filter(|((person, _), _)| *person == id)
+        .range(first..)
+        .take_while(|((person, _), _)| *person == id)
         .map(|((_, member), capacity)| RepresentationView {
             member: member.to_string(),
             name: s.register.member_name(*member),
@@ -319,21 +420,45 @@ async fn person_response(
     Ok(HttpResponse::build(status).json(view))
 }
 
-/// The persons registered for the association.
-#[utoipa::path(tag = "register", responses((status = 200, body = Vec<PersonView>)))]
+/// The persons registered for the association, by name (then id), a page at a time: at most
+/// `limit`; when more follow, the `Link` header names the next page (`rel="next"`, `after` the
+/// page's last person).
+#[utoipa::path(
+    tag = "register",
+    params(RegisterPage),
+    responses(
+        (status = 200, body = Vec<PersonView>, headers(("Link" = String, description = "`<…?after=ID&limit=L>; rel=\"next\"` when more follow"))),
+        (status = 400, body = Problem)
+    )
+)]
 #[get("/associations/{association}/persons")]
 async fn list_persons(
     state: web::Data<AppState>,
     caller: Caller,
+    request: actix_web::HttpRequest,
     path: web::Path<AssociationId>,
+    query: web::Query<RegisterPage>,
 ) -> Result<HttpResponse, ApiError> {
     let a = path.into_inner();
     caller.within(a)?;
-    let mut views = state
-        .read(a, |s| s.register.persons.keys().filter_map(|id| person_view(s, *id)).collect::<Vec<_>>())
+    let RegisterPage { after, limit } = query.into_inner();
+    let limit = super::page_limit(limit, "persons")?;
+    let after_person: Option<PersonId> = after_id(after.as_deref(), "person")?;
+    let page = state
+        .read(a, move |s| {
+            let after = match after_person {
+                Some(id) => Some((s.register.person(id).map(|p| p.name.as_str()).ok_or(())?, id)),
+                None => None,
+            };
+            let items = s.register.persons.values().map(|p| (p.name.as_str(), p.id)).collect();
+            let (ids, more) = page_by_name(items, after, limit as usize);
+            let views: Vec<PersonView> = ids.iter().filter_map(|id| person_view(s, *id)).collect();
+            Ok::<_, ()>((views, more))
+        })
         .await?;
-    views.sort_by(|x, y| x.name.cmp(&y.name));
-    Ok(HttpResponse::Ok().json(views))
+    let (views, more) = page.map_err(|()| unknown_after(after.as_deref().unwrap_or_default(), "person"))?;
+    let next = next_page(more, views.last().map(|v| v.id.as_str()), limit);
+    Ok(super::page_answer(&request, next).json(views))
 }
 
 /// One person.
