@@ -70,6 +70,9 @@ enum Cmd {
     Enrol(stembus::cli::EnrolArgs),
     /// Casts a ballot signed with your key, checks the service's receipt and stores it.
     Vote(stembus::cli::VoteArgs),
+    /// Casts a vote on a resolution outside a meeting (Art. 8.12), signed with your key, for a
+    /// member you represent, and checks the service's receipt.
+    ResolutionVote(stembus::cli::ResolutionVoteArgs),
     /// Exports a meeting's log, or verifies an export offline.
     Audit {
         #[command(subcommand)]
@@ -292,6 +295,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::SignIn(args) => Ok(stembus::cli::sign_in(args)?),
         Cmd::Enrol(args) => Ok(stembus::cli::enrol(args)?),
         Cmd::Vote(args) => Ok(stembus::cli::vote(args)?),
+        Cmd::ResolutionVote(args) => Ok(stembus::cli::resolution_vote(args)?),
         Cmd::Receipt { command } => Ok(stembus::cli::receipt(command)?),
         Cmd::Audit { command } => audit(command),
         Cmd::Serve { config, demo } => serve(config, demo),

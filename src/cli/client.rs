@@ -234,6 +234,26 @@ pub struct BallotReceipt {
     pub log_receipt: Option<LogReceipt>,
 }
 
+/// A resolution outside a meeting, as far as a voter needs it.
+#[derive(Debug, Deserialize)]
+pub struct Resolution {
+    pub id: String,
+    pub text: String,
+    pub closes_at: String,
+    pub open: bool,
+}
+
+/// What the service answers to a vote on a resolution outside a meeting.
+#[derive(Debug, Deserialize)]
+pub struct ResolutionVoteReceipt {
+    pub resolution: String,
+    pub member: String,
+    pub person: String,
+    pub choice: String,
+    pub stream_index: i64,
+    pub log_receipt: LogReceipt,
+}
+
 /// A signed tree head, as the API and a stored receipt write it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TreeHeadView {

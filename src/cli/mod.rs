@@ -130,6 +130,26 @@ pub struct VoteArgs {
     pub receipts: Option<PathBuf>,
 }
 
+#[derive(Args, Debug)]
+pub struct ResolutionVoteArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The association, by id or key (e.g. `dimpact`).
+    #[arg(long)]
+    pub association: String,
+    /// The resolution outside a meeting, by id or key.
+    #[arg(long)]
+    pub resolution: String,
+    /// The member you vote for: one you represent.
+    #[arg(long)]
+    pub member: String,
+    #[arg(long, value_enum)]
+    pub choice: ChoiceArg,
+    /// The key file made by `stembus keygen` and enrolled with `stembus enrol`.
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum ReceiptCmd {
     /// Checks a ballot's receipt against the meeting's latest signed head: the head's
@@ -195,6 +215,11 @@ pub fn enrol(args: EnrolArgs) -> Result<(), CliError> {
 /// `stembus vote`.
 pub fn vote(args: VoteArgs) -> Result<(), CliError> {
     vote::vote(&args)
+}
+
+/// `stembus resolution-vote`.
+pub fn resolution_vote(args: ResolutionVoteArgs) -> Result<(), CliError> {
+    vote::resolution_vote(&args)
 }
 
 /// `stembus receipt …`.

@@ -1,4 +1,5 @@
-//! Signing in, enrolling a key, and casting a signed ballot.
+//! Signing in, enrolling a key, casting a signed ballot, and a signed vote on a resolution
+//! outside a meeting.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,15 +7,18 @@ use std::str::FromStr;
 
 use serde_json::json;
 
-use super::client::{self, Api, BallotReceipt, Key, Meeting, Poll, Session, SignatureView};
+use super::client::{
+    self, Api, BallotReceipt, Key, Meeting, Poll, Resolution, ResolutionVoteReceipt, Session, SignatureView,
+};
 use super::keyfile::{KeyFile, next_sequence, now_micros};
 use super::receipt::{self, StoredReceipt};
-use super::{CliError, EnrolArgs, SignInArgs, VoteArgs, choice_word};
+use super::{CliError, EnrolArgs, ResolutionVoteArgs, SignInArgs, VoteArgs, choice_word};
 use crate::core::{
-    AgendaItemId, Association, AssociationId, Command, MeetingId, MemberId, PersonId, PollId, RulesProfile,
+    AgendaItemId, Association, AssociationId, Command, MeetingId, MemberId, PersonId, PollId, ResolutionId,
+    RulesProfile,
 };
 use crate::ledger::author;
-use crate::ledger::canonical::BallotStatement;
+use crate::ledger::canonical::{BallotStatement, ResolutionVoteStatement};
 use crate::ledger::log::hex;
 use crate::ledger::signature;
 
@@ -78,6 +82,26 @@ fn current_person(api: &Api, association: AssociationId) -> Result<PersonId, Cli
 
 fn keys_path(association: AssociationId, person: PersonId) -> String {
     format!("/associations/{association}/persons/{person}/keys")
+}
+
+/// The person's key record of the key `public`, which must be their current key.
+fn current_key(
+    api: &Api,
+    association: AssociationId,
+    person: PersonId,
+    public: &str,
+) -> Result<Key, CliError> {
+    let keys: Vec<Key> = api.get(&keys_path(association, person))?;
+    let record = keys.into_iter().find(|k| k.key.eq_ignore_ascii_case(public)).ok_or_else(|| {
+        CliError::Usage(format!("key {public} is not enrolled as yours; run `stembus enrol` first"))
+    })?;
+    if record.status != "current" {
+        return Err(CliError::Usage(format!(
+            "key {public} is {}: what it signs no longer counts",
+            record.status
+        )));
+    }
+    Ok(record)
 }
 
 /// `stembus enrol`: registers the key file's key as the signed-in person's key, signed by the
@@ -191,16 +215,7 @@ pub fn vote(args: &VoteArgs) -> Result<(), CliError> {
     };
 
     let public = file.public_hex();
-    let keys: Vec<Key> = api.get(&keys_path(association, person))?;
-    let record = keys.iter().find(|k| k.key.eq_ignore_ascii_case(&public)).ok_or_else(|| {
-        CliError::Usage(format!("key {public} is not enrolled as yours; run `stembus enrol` first"))
-    })?;
-    if record.status != "current" {
-        return Err(CliError::Usage(format!(
-            "key {public} is {}: what it signs no longer counts",
-            record.status
-        )));
-    }
+    let record = current_key(&api, association, person, &public)?;
     let service_key = client::service_key(&api)?;
 
     let sequence = next_sequence(file.last_sequence(), Some(record.last_sequence), now_micros());
@@ -274,5 +289,72 @@ pub fn vote(args: &VoteArgs) -> Result<(), CliError> {
     );
     println!("  signed by key {public} at sequence {sequence}");
     println!("  receipt: {}", path.display());
+    Ok(())
+}
+
+/// `stembus resolution-vote`: signs a vote on a resolution outside a meeting (Art. 8.12) for a
+/// member the signed-in person represents, casts it, and checks the answer: the vote recorded is
+/// the one signed, and it is in the association's log under a head the service key signed.
+pub fn resolution_vote(args: &ResolutionVoteArgs) -> Result<(), CliError> {
+    let association: AssociationId = parse(&args.association, "--association")?;
+    let resolution: ResolutionId = parse(&args.resolution, "--resolution")?;
+    let member: MemberId = parse(&args.member, "--member")?;
+    let choice = args.choice.choice();
+    let mut file = KeyFile::load(&args.key)?;
+    let api = Api::with_session(&args.server.server)?;
+    let person = current_person(&api, association)?;
+    let path = format!("/associations/{association}/resolutions/{resolution}");
+    let r: Resolution = api.get(&path)?;
+    if !r.open {
+        return Err(CliError::Usage(format!(
+            "the resolution \"{}\" is concluded: voting on it has ended",
+            r.text
+        )));
+    }
+    let public = file.public_hex();
+    let record = current_key(&api, association, person, &public)?;
+    let service_key = client::service_key(&api)?;
+
+    let sequence = next_sequence(file.last_sequence(), Some(record.last_sequence), now_micros());
+    let statement = ResolutionVoteStatement { association, resolution, member, person, choice, sequence };
+    let signed = SignatureView {
+        key: public.clone(),
+        sequence,
+        signature: hex(&signature::sign(file.key(), &statement.to_bytes())),
+    };
+    file.record_sequence(sequence)?;
+    let answer: ResolutionVoteReceipt = api.post(
+        &format!("{path}/votes"),
+        &json!({"member": member.to_string(), "choice": choice_word(choice), "signature": signed}),
+    )?;
+    let log = &answer.log_receipt;
+    if answer.resolution != resolution.to_string()
+        || answer.member != member.to_string()
+        || answer.person != person.to_string()
+        || answer.choice != choice_word(choice)
+        || u64::try_from(answer.stream_index).ok() != Some(log.leaf_index)
+    {
+        return Err(failed(format!(
+            "the service recorded another vote than the one signed ({} for member {} on resolution {}, entry {})",
+            answer.choice, answer.member, answer.resolution, answer.stream_index
+        )));
+    }
+    let head = receipt::verify_log_receipt(
+        log.leaf_index,
+        &log.leaf_hash,
+        &log.inclusion_proof,
+        &log.tree_head,
+        &service_key,
+        association,
+        None,
+    )
+    .map_err(|e| failed(format!("the vote was accepted, but its receipt does not verify: {e}")))?;
+    println!("vote cast for member {member} on the resolution \"{}\": {}", r.text, choice_word(choice));
+    println!("  voting closes at {}", r.closes_at);
+    println!(
+        "  entry {} of the association's log, included in the head of size {} signed at {} (verified with the service key {service_key})",
+        log.leaf_index, head.head.size, log.tree_head.timestamp
+    );
+    println!("  signed by key {public} at sequence {sequence}");
     Ok(())
 }

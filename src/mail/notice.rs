@@ -15,7 +15,7 @@
 //! | `ResultDeclared` | `outcome` | every member with an address, suspended ones included (the decision binds them too), in its language |
 //! | `MeetingRequested` | `members_request` | each requesting member with an address |
 //! | `DeclarationChallenged` | `outcome_challenged` | whoever heard the outcome (every member with an address): the declared outcome was disputed at once, a new poll is held and replaces it (Art. 17.5) |
-//! | `ResolutionProposed` | `resolution_proposed` | every member with an address that is not suspended (each must vote for, Art. 8.12): the text, the kind, when voting closes, the page where its representative signs the vote, and the API address the command-line client sends it to |
+//! | `ResolutionProposed` | `resolution_proposed` | every member with an address that is not suspended (each must vote for, Art. 8.12): the text, the kind, when voting closes, the page where its representative signs the vote, and the command (`stembus resolution-vote`) with the API address it sends the vote to |
 //! | `ResolutionConcluded` | `resolution_concluded` | every member with an address, suspended ones included (the decision binds them too): the outcome, the votes and who did not vote |
 //!
 //! Nobody without a registered address gets anything: there is no other channel here.

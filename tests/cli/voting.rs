@@ -301,3 +301,88 @@ fn a_tampered_receipt_fails_the_check_and_says_what_was_changed() {
     let failed = check(&server, &token, &choice_file).failure();
     assert!(failed.stderr.contains("does not say what the receipt says"), "{}", failed.stderr);
 }
+
+/// `stembus resolution-vote` casts a signed vote on a resolution outside a meeting (Art. 8.12)
+/// for the member the voter represents and checks its receipt; a vote for a member the voter
+/// does not represent, or on a concluded resolution, casts nothing.
+#[test]
+fn a_voter_votes_on_a_resolution_outside_a_meeting_and_checks_the_receipt_art_8_12() {
+    let server = Server::start();
+    let token = enrolled(&server);
+    let resolution = stembus::core::ResolutionId::named("r1");
+    server.execute(stembus::core::Command::ProposeResolution {
+        resolution,
+        text: "De contributie voor 2027 blijft gelijk.".into(),
+        kind: stembus::core::DecisionKind::Ordinary,
+        closes_at: t("2026-06-20T17:00:00+02:00"),
+        board_informed: true,
+        supervisory_board_informed: true,
+    });
+    let before = last_sequence(&server);
+    let vote = |token: &str, member: &str, choice: &str| {
+        server.stembus(
+            &[
+                "resolution-vote",
+                "--server",
+                &server.url,
+                "--association",
+                ASSOCIATION,
+                "--resolution",
+                "r1",
+                "--member",
+                member,
+                "--choice",
+                choice,
+                "--key",
+                "voter.key",
+            ],
+            Some(token),
+        )
+    };
+    let cast = vote(&token, "m1", "against").success();
+    assert!(
+        cast.stdout.contains("vote cast for member")
+            && cast.stdout.contains("De contributie voor 2027 blijft gelijk."),
+        "{}",
+        cast.stdout
+    );
+    assert!(
+        cast.stdout.contains("of the association's log, included in the head of size"),
+        "{}",
+        cast.stdout
+    );
+    let after = last_sequence(&server);
+    assert!(after > before, "the key file remembers the sequence used: {before} then {after}");
+    let recorded = server
+        .service
+        .read(coop(), move |s| {
+            s.resolutions.get(&resolution).and_then(|r| r.votes.get(&member(1)).map(|b| (b.choice, b.signed)))
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (choice, signed) = recorded.unwrap_or_else(|| panic!("no vote recorded for m1"));
+    assert_eq!(choice, stembus::core::Choice::Against);
+    assert_eq!(signed.map(|s| s.sequence), Some(after));
+
+    // The voter does not represent m2: the core refuses, naming the rule and article.
+    let refused = vote(&token, "m2", "for").failure();
+    assert!(
+        refused.stderr.contains("does not represent") && refused.stderr.contains("Art."),
+        "{}",
+        refused.stderr
+    );
+    let m2 = server
+        .service
+        .read(coop(), move |s| {
+            s.resolutions.get(&resolution).is_some_and(|r| r.votes.contains_key(&member(2)))
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!m2, "a refused vote was recorded");
+
+    // Once concluded, the command says so before signing anything.
+    server.at("2026-06-21T09:00:00+02:00");
+    server.execute(stembus::core::Command::ConcludeResolution { resolution });
+    let sequence = last_sequence(&server);
+    let concluded = vote(&server.token(), "m1", "for").failure();
+    assert!(concluded.stderr.contains("is concluded"), "{}", concluded.stderr);
+    assert_eq!(last_sequence(&server), sequence, "nothing was signed");
+}
