@@ -250,6 +250,7 @@ pub struct ResolutionVoteReceipt {
     pub member: String,
     pub person: String,
     pub choice: String,
+    pub cast_at: String,
     pub stream_index: i64,
     pub log_receipt: LogReceipt,
 }

@@ -148,6 +148,9 @@ pub struct ResolutionVoteArgs {
     /// The key file made by `stembus keygen` and enrolled with `stembus enrol`.
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
+    /// Where the receipt is stored; the key file's directory when left out.
+    #[arg(long, value_name = "DIR")]
+    pub receipts: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,5 +1,7 @@
 //! A ballot's receipt: what the voter keeps to show later that the ballot is in the meeting's
-//! log, and `stembus receipt check`, which shows it.
+//! log, and `stembus receipt check`, which shows it. A vote on a resolution outside a meeting
+//! has a receipt of its own kind (`stembus-resolution-vote-receipt`), against the association's
+//! log; `receipt check` reads both.
 //!
 //! The receipt file (JSON) holds the ballot as signed (the canonical statement in hex and the
 //! signature), where it is in the meeting's log (leaf index and hash), the inclusion proof, the
@@ -20,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::CliError;
 use super::client::{self, Api, Consistency, LogReceipt, Meeting, SignatureView, TreeHeadView};
 use crate::core::{AssociationId, MeetingId};
-use crate::ledger::canonical::BallotStatement;
+use crate::ledger::canonical::{BallotStatement, ResolutionVoteStatement};
 use crate::ledger::log::{SignedTreeHead, hex, unhex};
 use crate::ledger::merkle::{verify_consistency, verify_inclusion};
 use crate::ledger::signature::{self, PublicKey};
@@ -29,6 +31,9 @@ use crate::ledger::signature::{self, PublicKey};
 pub const FORMAT: &str = "stembus-ballot-receipt";
 /// The version of the receipt file this build writes and reads.
 pub const VERSION: u32 = 1;
+
+/// The `format` field of the receipt file of a vote on a resolution outside a meeting.
+pub const RESOLUTION_FORMAT: &str = "stembus-resolution-vote-receipt";
 
 /// A ballot's receipt as `stembus vote` stores it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,6 +69,34 @@ pub struct StoredReceipt {
     /// The head the service signed after storing the ballot.
     pub tree_head: TreeHeadView,
     /// The service's public key that signed `tree_head`, hex.
+    pub service_key: String,
+}
+
+/// The receipt of a vote on a resolution outside a meeting (Art. 8.12), as
+/// `stembus resolution-vote` stores it: the same parts as a ballot's, against the association's
+/// log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolutionReceipt {
+    pub format: String,
+    pub version: u32,
+    pub server: String,
+    pub association: String,
+    pub resolution: String,
+    pub member: String,
+    /// The person who cast and signed the vote.
+    pub person: String,
+    /// `for`, `against` or `abstain`.
+    pub choice: String,
+    pub cast_at: String,
+    /// The canonical bytes of the resolution vote statement that were signed, hex.
+    pub statement: String,
+    pub signature: SignatureView,
+    /// The vote's position in the association's log (from 0).
+    pub leaf_index: u64,
+    pub leaf_hash: String,
+    pub inclusion_proof: Vec<String>,
+    pub tree_head: TreeHeadView,
     pub service_key: String,
 }
 
@@ -134,31 +167,74 @@ pub fn verify_head(
     Ok(head)
 }
 
+/// A receipt file of either kind.
+enum AnyReceipt {
+    Ballot(Box<StoredReceipt>),
+    ResolutionVote(Box<ResolutionReceipt>),
+}
+
+/// Reads a receipt file of either kind, by its `format` and `version`.
+fn load_any(path: &Path) -> Result<AnyReceipt, CliError> {
+    let error = |reason: String| CliError::File { path: path.display().to_string(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| error(format!("not a Stembus receipt: {e}")))?;
+    let (format, version) = (value["format"].as_str().unwrap_or_default(), value["version"].as_u64());
+    let not_one = |e: serde_json::Error| error(format!("not a Stembus receipt of format {format}: {e}"));
+    match (format, version) {
+        (FORMAT, Some(v)) if v == u64::from(VERSION) => {
+            Ok(AnyReceipt::Ballot(Box::new(serde_json::from_str(&text).map_err(not_one)?)))
+        }
+        (RESOLUTION_FORMAT, Some(v)) if v == u64::from(VERSION) => {
+            Ok(AnyReceipt::ResolutionVote(Box::new(serde_json::from_str(&text).map_err(not_one)?)))
+        }
+        _ => Err(error(format!(
+            "a receipt of format {format} version {}; this build reads {FORMAT} and {RESOLUTION_FORMAT}, version {VERSION}",
+            version.map_or_else(|| "none".to_owned(), |v| v.to_string())
+        ))),
+    }
+}
+
+/// Writes a receipt to a new file `name` in `dir` (mode 0600: it says how the member voted);
+/// returns the path.
+fn store_private(receipt: &impl Serialize, dir: &Path, name: &str) -> Result<PathBuf, CliError> {
+    let path = dir.join(name);
+    let mut bytes = serde_json::to_vec_pretty(receipt)
+        .map_err(|e| CliError::File { path: path.display().to_string(), reason: e.to_string() })?;
+    bytes.push(b'\n');
+    crate::keys::create_private(&path, &bytes)
+        .map_err(|e| CliError::File { path: path.display().to_string(), reason: e.to_string() })?;
+    Ok(path)
+}
+
+/// A statement's signature as a receipt holds it, checked over `bytes`; `bad` words a failure.
+fn verify_statement_signature(
+    signed: &SignatureView,
+    bytes: &[u8],
+    bad: impl Fn(String) -> CliError,
+) -> Result<(), CliError> {
+    let key = PublicKey::from_hex(&signed.key).map_err(|e| bad(format!("names an unusable key: {e}")))?;
+    let sig: [u8; 64] = unhex(&signed.signature)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| bad("has a signature that is not 128 hex digits".into()))?;
+    signature::verify(&key, bytes, &sig).map_err(|e| bad(format!("is not signed by key {}: {e}", signed.key)))
+}
+
 impl StoredReceipt {
     pub fn load(path: &Path) -> Result<Self, CliError> {
-        let error = |reason: String| CliError::File { path: path.display().to_string(), reason };
-        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-        let receipt: StoredReceipt =
-            serde_json::from_str(&text).map_err(|e| error(format!("not a Stembus ballot receipt: {e}")))?;
-        if receipt.format != FORMAT || receipt.version != VERSION {
-            return Err(error(format!(
-                "a receipt of format {} version {}; this build reads {FORMAT} version {VERSION}",
-                receipt.format, receipt.version
-            )));
+        match load_any(path)? {
+            AnyReceipt::Ballot(r) => Ok(*r),
+            AnyReceipt::ResolutionVote(_) => Err(CliError::File {
+                path: path.display().to_string(),
+                reason: format!("a receipt of a vote on a resolution ({RESOLUTION_FORMAT}), not of a ballot"),
+            }),
         }
-        Ok(receipt)
     }
 
     /// Writes the receipt to a new file in `dir` (mode 0600: it says how the member voted),
     /// named after the meeting and the ballot's place in its log; returns the path.
     pub fn store(&self, dir: &Path) -> Result<PathBuf, CliError> {
-        let path = dir.join(format!("receipt-{}-{}.json", self.meeting, self.leaf_index));
-        let mut bytes = serde_json::to_vec_pretty(self)
-            .map_err(|e| CliError::File { path: path.display().to_string(), reason: e.to_string() })?;
-        bytes.push(b'\n');
-        crate::keys::create_private(&path, &bytes)
-            .map_err(|e| CliError::File { path: path.display().to_string(), reason: e.to_string() })?;
-        Ok(path)
+        store_private(self, dir, &format!("receipt-{}-{}.json", self.meeting, self.leaf_index))
     }
 
     fn ids(&self) -> Result<(AssociationId, MeetingId), CliError> {
@@ -208,45 +284,115 @@ impl StoredReceipt {
                 "does not say what the receipt says (item, poll, member, person, choice or sequence)".into(),
             ));
         }
-        let key = PublicKey::from_hex(&self.signature.key)
-            .map_err(|e| bad(format!("names an unusable key: {e}")))?;
-        let sig: [u8; 64] = unhex(&self.signature.signature)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| bad("has a signature that is not 128 hex digits".into()))?;
-        signature::verify(&key, &bytes, &sig)
-            .map_err(|e| bad(format!("is not signed by key {}: {e}", self.signature.key)))
+        verify_statement_signature(&self.signature, &bytes, bad)
     }
 }
 
-/// `stembus receipt check --server URL FILE`.
-pub fn check(server: &str, path: &Path) -> Result<(), CliError> {
-    let receipt = StoredReceipt::load(path)?;
-    let (association, meeting) = receipt.ids()?;
-    let api = Api::with_session(server)?;
-    let (service_key, kept) = receipt.verify_signed()?;
-    if let Err(e) = verify_leaf(receipt.leaf_index, &receipt.leaf_hash, &receipt.inclusion_proof, &kept) {
-        return Err(diagnose(&api, &receipt, association, meeting, e));
+impl ResolutionReceipt {
+    /// Writes the receipt to a new file in `dir` (mode 0600), named after the resolution and
+    /// the vote's place in the association's log; returns the path.
+    pub fn store(&self, dir: &Path) -> Result<PathBuf, CliError> {
+        store_private(self, dir, &format!("receipt-resolution-{}-{}.json", self.resolution, self.leaf_index))
     }
 
-    let now_key = client::service_key(&api)?;
-    if now_key != service_key {
+    /// The receipt on its own: the statement and its signature agree with the receipt's fields,
+    /// the head of the association's log is signed by the receipt's service key, and the proof
+    /// leads from the leaf to its root. Returns the association, the service key and the head.
+    pub fn verify_offline(&self) -> Result<(AssociationId, PublicKey, SignedTreeHead), CliError> {
+        let association: AssociationId =
+            self.association.parse().map_err(|e| failed(format!("the receipt's association: {e}")))?;
+        let service_key = PublicKey::from_hex(&self.service_key)
+            .map_err(|e| failed(format!("the receipt's service key cannot be used: {e}")))?;
+        let bad = |what: String| failed(format!("the receipt's resolution vote statement {what}"));
+        let bytes = unhex(&self.statement).ok_or_else(|| bad("is not hex".into()))?;
+        let statement =
+            ResolutionVoteStatement::from_bytes(&bytes).map_err(|e| bad(format!("is not canonical: {e}")))?;
+        let same = statement.association == association
+            && statement.resolution.to_string() == self.resolution
+            && statement.member.to_string() == self.member
+            && statement.person.to_string() == self.person
+            && super::choice_word(statement.choice) == self.choice
+            && statement.sequence == self.signature.sequence;
+        if !same {
+            return Err(bad(
+                "does not say what the receipt says (resolution, member, person, choice or sequence)".into(),
+            ));
+        }
+        verify_statement_signature(&self.signature, &bytes, bad)?;
+        let head = verify_log_receipt(
+            self.leaf_index,
+            &self.leaf_hash,
+            &self.inclusion_proof,
+            &self.tree_head,
+            &service_key,
+            association,
+            None,
+        )
+        .map_err(|e| failed(format!("the receipt does not hold together: {e}")))?;
+        Ok((association, service_key, head))
+    }
+}
+
+/// `stembus receipt check --server URL FILE`: a ballot's receipt or a resolution vote's.
+pub fn check(server: &str, path: &Path) -> Result<(), CliError> {
+    match load_any(path)? {
+        AnyReceipt::Ballot(receipt) => check_ballot(server, &receipt),
+        AnyReceipt::ResolutionVote(receipt) => check_resolution_vote(server, &receipt),
+    }
+}
+
+/// The log a receipt is of: a meeting's, or the association's own.
+struct Log {
+    association: AssociationId,
+    meeting: Option<MeetingId>,
+}
+
+impl Log {
+    fn base(&self) -> String {
+        match self.meeting {
+            Some(m) => format!("/associations/{}/meetings/{m}", self.association),
+            None => format!("/associations/{}", self.association),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        if self.meeting.is_some() { "the meeting's" } else { "the association's" }
+    }
+}
+
+/// What a receipt holds that the log must still prove.
+struct Kept<'a> {
+    service_key: PublicKey,
+    head: SignedTreeHead,
+    leaf_index: u64,
+    leaf_hash: &'a str,
+    /// `ballot` or `vote`, for the messages.
+    what: &'static str,
+}
+
+/// Checks the kept receipt against `log` as the service serves it now: the service key
+/// unchanged, the latest head signed, a fresh inclusion proof against it, and a consistency
+/// proof from the receipt's head. Returns the latest head.
+fn check_in_log(api: &Api, log: &Log, kept: &Kept<'_>) -> Result<SignedTreeHead, CliError> {
+    let Kept { service_key, head: kept_head, leaf_index, leaf_hash, what } = kept;
+    let now_key = client::service_key(api)?;
+    if now_key != *service_key {
         return Err(failed(format!(
-            "the service now signs with key {now_key}, but the receipt's head was signed with key {service_key}: the service's key was replaced, or {} is not the service the ballot was cast with",
+            "the service now signs with key {now_key}, but the receipt's head was signed with key {service_key}: the service's key was replaced, or {} is not the service the {what} was cast with",
             api.server()
         )));
     }
-
-    let base = format!("/associations/{association}/meetings/{meeting}");
+    let base = log.base();
     let latest: TreeHeadView = api.get(&format!("{base}/log/head"))?;
-    let mut latest = verify_head(&latest, &service_key, association, Some(meeting))
-        .map_err(|e| failed(format!("the meeting's latest head: {e}")))?;
-    let fresh: LogReceipt = api.get(&format!("{base}/log/entries/{}/receipt", receipt.leaf_index))?;
-    let fresh_head = verify_head(&fresh.tree_head, &service_key, association, Some(meeting))
+    let mut latest = verify_head(&latest, service_key, log.association, log.meeting)
+        .map_err(|e| failed(format!("{} latest head: {e}", log.name())))?;
+    let fresh: LogReceipt = api.get(&format!("{base}/log/entries/{leaf_index}/receipt"))?;
+    let fresh_head = verify_head(&fresh.tree_head, service_key, log.association, log.meeting)
         .map_err(|e| failed(format!("the head of the service's new receipt: {e}")))?;
     if fresh_head.head.size < latest.head.size {
         return Err(failed(format!(
-            "the service proved entry {} against a head of size {}, older than its latest head of size {}",
-            receipt.leaf_index, fresh_head.head.size, latest.head.size
+            "the service proved entry {leaf_index} against a head of size {}, older than its latest head of size {}",
+            fresh_head.head.size, latest.head.size
         )));
     }
     // The log may have grown between the two requests: the newer head is the latest.
@@ -261,10 +407,11 @@ pub fn check(server: &str, path: &Path) -> Result<(), CliError> {
         )));
     }
 
-    let (from, to) = (kept.head.size, latest.head.size);
+    let (from, to) = (kept_head.head.size, latest.head.size);
     if to < from {
         return Err(failed(format!(
-            "the meeting's latest head has {to} entries, fewer than the {from} of the head in the receipt: the log shrank"
+            "{} latest head has {to} entries, fewer than the {from} of the head in the receipt: the log shrank",
+            log.name()
         )));
     }
     let proof = if to == from {
@@ -273,37 +420,87 @@ pub fn check(server: &str, path: &Path) -> Result<(), CliError> {
         let c: Consistency = api.get(&format!("{base}/log/consistency?from={from}&to={to}"))?;
         client::hashes(&c.proof).map_err(|e| failed(format!("the consistency proof: {e}")))?
     };
-    verify_consistency(from, to, &kept.head.root, &latest.head.root, &proof).map_err(|e| {
+    verify_consistency(from, to, &kept_head.head.root, &latest.head.root, &proof).map_err(|e| {
         failed(format!(
             "the latest head (size {to}, signed at {}) does not extend the head in the receipt (size {from}, signed at {}): {e}; the service signed two heads that contradict each other (keep the receipt and the latest head as evidence)",
             stamp(&latest),
-            stamp(&kept)
+            stamp(kept_head)
         ))
     })?;
 
-    let leaf = client::hash(&receipt.leaf_hash).unwrap_or_default();
+    let leaf = client::hash(leaf_hash).unwrap_or_default();
     let fresh_proof = client::hashes(&fresh.inclusion_proof)
         .map_err(|e| failed(format!("the service's inclusion proof: {e}")))?;
-    verify_inclusion(&leaf, receipt.leaf_index, to, &fresh_proof, &latest.head.root).map_err(|e| {
+    verify_inclusion(&leaf, *leaf_index, to, &fresh_proof, &latest.head.root).map_err(|e| {
         failed(format!(
-            "the ballot (entry {}, leaf hash {}) is not proven to be in the latest head of size {to}: {e}",
-            receipt.leaf_index, receipt.leaf_hash
+            "the {what} (entry {leaf_index}, leaf hash {leaf_hash}) is not proven to be in the latest head of size {to}: {e}"
         ))
     })?;
+    Ok(latest)
+}
 
-    let closed = api.get::<Meeting>(&base).map(|m| m.phase == "closed").unwrap_or(false);
-    println!("included in the head of size {to} signed at {}", stamp(&latest));
+fn check_ballot(server: &str, receipt: &StoredReceipt) -> Result<(), CliError> {
+    let (association, meeting) = receipt.ids()?;
+    let api = Api::with_session(server)?;
+    let (service_key, kept) = receipt.verify_signed()?;
+    let log = Log { association, meeting: Some(meeting) };
+    if let Err(e) = verify_leaf(receipt.leaf_index, &receipt.leaf_hash, &receipt.inclusion_proof, &kept) {
+        return Err(diagnose(&api, &log, receipt.leaf_index, &receipt.leaf_hash, e));
+    }
+    let kept = Kept {
+        service_key,
+        head: kept,
+        leaf_index: receipt.leaf_index,
+        leaf_hash: &receipt.leaf_hash,
+        what: "ballot",
+    };
+    let latest = check_in_log(&api, &log, &kept)?;
+    let closed = api.get::<Meeting>(&log.base()).map(|m| m.phase == "closed").unwrap_or(false);
+    println!("included in the head of size {} signed at {}", latest.head.size, stamp(&latest));
     println!(
         "  the ballot for member {} ({}; entry {} of the meeting's log), signed by key {} at sequence {}",
         receipt.member, receipt.choice, receipt.leaf_index, receipt.signature.key, receipt.signature.sequence
     );
     println!(
-        "  the head extends the one in the receipt (size {from}, signed at {}); both signed by the service key {service_key}",
-        stamp(&kept)
+        "  the head extends the one in the receipt (size {}, signed at {}); both signed by the service key {}",
+        kept.head.head.size,
+        stamp(&kept.head),
+        kept.service_key
     );
     if closed {
         println!("  the meeting is closed: this is its final head");
     }
+    Ok(())
+}
+
+fn check_resolution_vote(server: &str, receipt: &ResolutionReceipt) -> Result<(), CliError> {
+    let (association, service_key, kept) = receipt.verify_offline()?;
+    let api = Api::with_session(server)?;
+    let log = Log { association, meeting: None };
+    let kept = Kept {
+        service_key,
+        head: kept,
+        leaf_index: receipt.leaf_index,
+        leaf_hash: &receipt.leaf_hash,
+        what: "vote",
+    };
+    let latest = check_in_log(&api, &log, &kept)?;
+    println!("included in the head of size {} signed at {}", latest.head.size, stamp(&latest));
+    println!(
+        "  the vote on resolution {} for member {} ({}; entry {} of the association's log), signed by key {} at sequence {}",
+        receipt.resolution,
+        receipt.member,
+        receipt.choice,
+        receipt.leaf_index,
+        receipt.signature.key,
+        receipt.signature.sequence
+    );
+    println!(
+        "  the head extends the one in the receipt (size {}, signed at {}); both signed by the service key {}",
+        kept.head.head.size,
+        stamp(&kept.head),
+        kept.service_key
+    );
     Ok(())
 }
 
@@ -314,21 +511,14 @@ fn stamp(head: &SignedTreeHead) -> String {
 /// The receipt's proof does not lead from its leaf to its signed head; asks the service for the
 /// entry's leaf hash to say which part was changed. Only a diagnosis: the check has failed
 /// either way.
-fn diagnose(
-    api: &Api,
-    receipt: &StoredReceipt,
-    association: AssociationId,
-    meeting: MeetingId,
-    error: String,
-) -> CliError {
+fn diagnose(api: &Api, log: &Log, leaf_index: u64, leaf_hash: &str, error: String) -> CliError {
     let message = format!("the receipt does not hold together: {error}");
-    let path =
-        format!("/associations/{association}/meetings/{meeting}/log/entries/{}/receipt", receipt.leaf_index);
+    let path = format!("{}/log/entries/{leaf_index}/receipt", log.base());
     let Ok(fresh) = api.get::<LogReceipt>(&path) else { return failed(message) };
-    let hint = if !fresh.leaf_hash.eq_ignore_ascii_case(&receipt.leaf_hash) {
+    let hint = if !fresh.leaf_hash.eq_ignore_ascii_case(leaf_hash) {
         format!(
-            "the log's entry {} has leaf hash {}, the receipt says {}: the receipt's leaf hash was changed",
-            receipt.leaf_index, fresh.leaf_hash, receipt.leaf_hash
+            "the log's entry {leaf_index} has leaf hash {}, the receipt says {leaf_hash}: the receipt's leaf hash was changed",
+            fresh.leaf_hash
         )
     } else {
         "the leaf hash is the log's, so a hash of the receipt's inclusion proof was changed".to_owned()

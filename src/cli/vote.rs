@@ -11,7 +11,7 @@ use super::client::{
     self, Api, BallotReceipt, Key, Meeting, Poll, Resolution, ResolutionVoteReceipt, Session, SignatureView,
 };
 use super::keyfile::{KeyFile, next_sequence, now_micros};
-use super::receipt::{self, StoredReceipt};
+use super::receipt::{self, ResolutionReceipt, StoredReceipt};
 use super::{CliError, EnrolArgs, ResolutionVoteArgs, SignInArgs, VoteArgs, choice_word};
 use crate::core::{
     AgendaItemId, Association, AssociationId, Command, MeetingId, MemberId, PersonId, PollId, ResolutionId,
@@ -82,6 +82,17 @@ fn current_person(api: &Api, association: AssociationId) -> Result<PersonId, Cli
 
 fn keys_path(association: AssociationId, person: PersonId) -> String {
     format!("/associations/{association}/persons/{person}/keys")
+}
+
+/// Where receipts are stored: `--receipts`, or the key file's directory.
+fn receipts_dir(receipts: Option<&PathBuf>, key: &std::path::Path) -> PathBuf {
+    match receipts {
+        Some(dir) => dir.clone(),
+        None => match key.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(dir) => dir.to_owned(),
+            None => PathBuf::from("."),
+        },
+    }
 }
 
 /// The person's key record of the key `public`, which must be their current key.
@@ -177,13 +188,7 @@ pub fn vote(args: &VoteArgs) -> Result<(), CliError> {
     let member: MemberId = parse(&args.member, "--member")?;
     let choice = args.choice.choice();
     let mut file = KeyFile::load(&args.key)?;
-    let receipts: PathBuf = match &args.receipts {
-        Some(dir) => dir.clone(),
-        None => match args.key.parent().filter(|d| !d.as_os_str().is_empty()) {
-            Some(dir) => dir.to_owned(),
-            None => PathBuf::from("."),
-        },
-    };
+    let receipts = receipts_dir(args.receipts.as_ref(), &args.key);
     let api = Api::with_session(&args.server.server)?;
     let person = current_person(&api, association)?;
 
@@ -293,8 +298,9 @@ pub fn vote(args: &VoteArgs) -> Result<(), CliError> {
 }
 
 /// `stembus resolution-vote`: signs a vote on a resolution outside a meeting (Art. 8.12) for a
-/// member the signed-in person represents, casts it, and checks the answer: the vote recorded is
-/// the one signed, and it is in the association's log under a head the service key signed.
+/// member the signed-in person represents, casts it, checks the answer (the vote recorded is the
+/// one signed, and it is in the association's log under a head the service key signed), and
+/// stores its receipt for `stembus receipt check`.
 pub fn resolution_vote(args: &ResolutionVoteArgs) -> Result<(), CliError> {
     let association: AssociationId = parse(&args.association, "--association")?;
     let resolution: ResolutionId = parse(&args.resolution, "--resolution")?;
@@ -317,38 +323,53 @@ pub fn resolution_vote(args: &ResolutionVoteArgs) -> Result<(), CliError> {
 
     let sequence = next_sequence(file.last_sequence(), Some(record.last_sequence), now_micros());
     let statement = ResolutionVoteStatement { association, resolution, member, person, choice, sequence };
-    let signed = SignatureView {
-        key: public.clone(),
-        sequence,
-        signature: hex(&signature::sign(file.key(), &statement.to_bytes())),
-    };
+    let bytes = statement.to_bytes();
+    let signed =
+        SignatureView { key: public.clone(), sequence, signature: hex(&signature::sign(file.key(), &bytes)) };
     file.record_sequence(sequence)?;
     let answer: ResolutionVoteReceipt = api.post(
         &format!("{path}/votes"),
         &json!({"member": member.to_string(), "choice": choice_word(choice), "signature": signed}),
     )?;
     let log = &answer.log_receipt;
-    if answer.resolution != resolution.to_string()
-        || answer.member != member.to_string()
-        || answer.person != person.to_string()
-        || answer.choice != choice_word(choice)
+    let stored = ResolutionReceipt {
+        format: receipt::RESOLUTION_FORMAT.into(),
+        version: receipt::VERSION,
+        server: api.server().to_owned(),
+        association: association.to_string(),
+        resolution: resolution.to_string(),
+        member: member.to_string(),
+        person: person.to_string(),
+        choice: choice_word(choice).into(),
+        cast_at: answer.cast_at.clone(),
+        statement: hex(&bytes),
+        signature: signed,
+        leaf_index: log.leaf_index,
+        leaf_hash: log.leaf_hash.clone(),
+        inclusion_proof: log.inclusion_proof.clone(),
+        tree_head: log.tree_head.clone(),
+        service_key: service_key.to_hex(),
+    };
+    // Kept whatever the check finds: a receipt that does not verify is evidence too.
+    let stored_at = stored.store(&receipts_dir(args.receipts.as_ref(), &args.key))?;
+    if answer.resolution != stored.resolution
+        || answer.member != stored.member
+        || answer.person != stored.person
+        || answer.choice != stored.choice
         || u64::try_from(answer.stream_index).ok() != Some(log.leaf_index)
     {
         return Err(failed(format!(
-            "the service recorded another vote than the one signed ({} for member {} on resolution {}, entry {})",
-            answer.choice, answer.member, answer.resolution, answer.stream_index
+            "the service recorded another vote than the one signed ({} for member {} on resolution {}, entry {}); the receipt is kept in {}",
+            answer.choice,
+            answer.member,
+            answer.resolution,
+            answer.stream_index,
+            stored_at.display()
         )));
     }
-    let head = receipt::verify_log_receipt(
-        log.leaf_index,
-        &log.leaf_hash,
-        &log.inclusion_proof,
-        &log.tree_head,
-        &service_key,
-        association,
-        None,
-    )
-    .map_err(|e| failed(format!("the vote was accepted, but its receipt does not verify: {e}")))?;
+    let (_, _, head) = stored.verify_offline().map_err(|e| {
+        failed(format!("the vote was accepted, but {e}; the receipt is kept in {}", stored_at.display()))
+    })?;
     println!("vote cast for member {member} on the resolution \"{}\": {}", r.text, choice_word(choice));
     println!("  voting closes at {}", r.closes_at);
     println!(
@@ -356,5 +377,6 @@ pub fn resolution_vote(args: &ResolutionVoteArgs) -> Result<(), CliError> {
         log.leaf_index, head.head.size, log.tree_head.timestamp
     );
     println!("  signed by key {public} at sequence {sequence}");
+    println!("  receipt: {}", stored_at.display());
     Ok(())
 }

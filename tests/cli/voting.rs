@@ -363,6 +363,31 @@ fn a_voter_votes_on_a_resolution_outside_a_meeting_and_checks_the_receipt_art_8_
     assert_eq!(choice, stembus::core::Choice::Against);
     assert_eq!(signed.map(|s| s.sequence), Some(after));
 
+    // The receipt is stored beside the key file, and `receipt check` proves it against the
+    // association's log as it stands.
+    let stored = receipt_in(&server.path(""));
+    let name = stored.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    assert!(name.starts_with("receipt-resolution-") && cast.stdout.contains(&name), "{}", cast.stdout);
+    let receipt = json(&stored);
+    assert_eq!(receipt["format"], "stembus-resolution-vote-receipt");
+    assert_eq!(receipt["resolution"], resolution.to_string());
+    assert_eq!(receipt["choice"], "against");
+    let checked = check(&server, &token, &stored).success();
+    assert!(checked.stdout.contains("included in the head of size"), "{}", checked.stdout);
+    assert!(
+        checked.stdout.contains(&format!("the vote on resolution {resolution} for member")),
+        "{}",
+        checked.stdout
+    );
+    // A receipt whose choice was changed no longer holds together.
+    let mut changed = receipt.clone();
+    changed["choice"] = serde_json::json!("for");
+    let forged = server.path("forged.json");
+    write_json(&forged, &changed);
+    let refused = check(&server, &token, &forged).failure();
+    assert!(refused.stderr.contains("does not say what the receipt says"), "{}", refused.stderr);
+    std::fs::remove_file(&forged).unwrap_or_else(|e| panic!("{e}"));
+
     // The voter does not represent m2: the core refuses, naming the rule and article.
     let refused = vote(&token, "m2", "for").failure();
     assert!(
@@ -382,7 +407,23 @@ fn a_voter_votes_on_a_resolution_outside_a_meeting_and_checks_the_receipt_art_8_
     server.at("2026-06-21T09:00:00+02:00");
     server.execute(stembus::core::Command::ConcludeResolution { resolution });
     let sequence = last_sequence(&server);
-    let concluded = vote(&server.token(), "m1", "for").failure();
+    let token = server.token();
+    let concluded = vote(&token, "m1", "for").failure();
     assert!(concluded.stderr.contains("is concluded"), "{}", concluded.stderr);
     assert_eq!(last_sequence(&server), sequence, "nothing was signed");
+    // The log has grown since the receipt's head: the check proves the later head extends it.
+    let later = check(&server, &token, &stored).success();
+    assert!(later.stdout.contains("the head extends the one in the receipt"), "{}", later.stdout);
+    let size_now = |text: &str| {
+        text.split("included in the head of size ")
+            .nth(1)
+            .and_then(|t| t.split(' ').next())
+            .map(str::to_owned)
+    };
+    assert_ne!(
+        size_now(&later.stdout),
+        size_now(&checked.stdout),
+        "the association's log grew: {}",
+        later.stdout
+    );
 }
