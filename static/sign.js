@@ -165,10 +165,16 @@ export async function castBallot(f) {
   return receipt;
 }
 
+/** The formats of the receipts this browser keeps (the CLI's, so `stembus receipt check` reads
+ * them too). */
+export const BALLOT_RECEIPT = "stembus-ballot-receipt";
+export const RESOLUTION_RECEIPT = "stembus-resolution-vote-receipt";
+
 /**
  * Signs and casts a vote on a resolution outside a meeting (Art. 8.12) for a member the person
- * represents; checks the answer's proof at once: the head signed by the service's key, of the
- * association's log, and the vote's inclusion in it. Returns the service's answer.
+ * represents; checks the answer's receipt at once (the vote recorded is the one signed, the head
+ * of the association's log signed by the service key, the inclusion proof) and keeps it.
+ * Returns the receipt (the CLI's `stembus-resolution-vote-receipt` format).
  */
 export async function castResolutionVote(f) {
   const signed = await signStatement(f.association, f.person, (sequence) => enc.resolutionVoteBytes({ ...f, sequence }));
@@ -177,15 +183,31 @@ export async function castResolutionVote(f) {
     choice: f.choice,
     signature: { key: signed.key, sequence: signed.sequence, signature: signed.signature },
   });
-  if (answer.resolution !== f.resolution || answer.member !== f.member || answer.choice !== f.choice) {
+  if (answer.resolution !== f.resolution || answer.member !== f.member || answer.person !== f.person || answer.choice !== f.choice) {
     throw new Error("the service recorded another vote than the one signed");
   }
   const log = answer.log_receipt;
-  const head = log.tree_head;
-  if (head.association !== f.association || head.meeting) throw new Error("the tree head is not of the association's log");
-  await enc.verifyHead(head, await serviceKey());
-  await enc.verifyInclusion(log.leaf_hash, log.leaf_index, head.size, log.inclusion_proof, head.root);
-  return answer;
+  const receipt = {
+    format: RESOLUTION_RECEIPT,
+    version: 1,
+    server: location.origin,
+    association: f.association,
+    resolution: answer.resolution,
+    member: answer.member,
+    person: answer.person,
+    choice: answer.choice,
+    cast_at: answer.cast_at,
+    statement: enc.hex(signed.bytes),
+    signature: { key: signed.key, sequence: signed.sequence, signature: signed.signature },
+    leaf_index: log.leaf_index,
+    leaf_hash: log.leaf_hash,
+    inclusion_proof: log.inclusion_proof,
+    tree_head: log.tree_head,
+    service_key: await serviceKey(),
+  };
+  await checkOffline(receipt);
+  await store("receipts", "readwrite", (s) => s.put({ id: `resolution/${receipt.resolution}/${receipt.leaf_index}`, owner: keyId(f.association, f.person), receipt }));
+  return receipt;
 }
 
 /** The receipts this browser keeps for the person, newest first. */
@@ -197,23 +219,42 @@ export async function receipts(association, person) {
     .sort((a, b) => (a.cast_at < b.cast_at ? 1 : -1));
 }
 
+/** The statement a receipt says was signed: a ballot's, or a vote's on a resolution. */
+function receiptStatement(r) {
+  if (r.format === BALLOT_RECEIPT && r.version === 1) {
+    return enc.ballotBytes({
+      association: r.association, meeting: r.meeting, item: r.item, poll: r.poll,
+      member: r.member, person: r.person, choice: r.choice, sequence: r.signature.sequence,
+    });
+  }
+  if (r.format === RESOLUTION_RECEIPT && r.version === 1) {
+    return enc.resolutionVoteBytes({
+      association: r.association, resolution: r.resolution, member: r.member, person: r.person,
+      choice: r.choice, sequence: r.signature.sequence,
+    });
+  }
+  throw new Error("this is not a Stembus receipt (of a ballot or of a vote on a resolution, version 1)");
+}
+
+/** The log a receipt is of: its meeting's, or (a resolution vote's) the association's. */
+function sameLog(head, r) {
+  return head.association === r.association && (head.meeting || null) === (r.meeting || null);
+}
+
 /** The receipt on its own: its statement, signature, head signature and inclusion proof. */
 export async function checkOffline(r) {
-  if (r.format !== "stembus-ballot-receipt" || r.version !== 1) throw new Error("this is not a Stembus ballot receipt (version 1)");
-  const statement = enc.ballotBytes({
-    association: r.association, meeting: r.meeting, item: r.item, poll: r.poll,
-    member: r.member, person: r.person, choice: r.choice, sequence: r.signature.sequence,
-  });
-  if (enc.hex(statement) !== r.statement) throw new Error("the ballot statement does not say what the receipt says");
-  if (!(await enc.verifySignature(r.signature.key, statement, r.signature.signature))) throw new Error("the ballot's signature does not verify");
+  const statement = receiptStatement(r);
+  if (enc.hex(statement) !== r.statement) throw new Error("the signed statement does not say what the receipt says");
+  if (!(await enc.verifySignature(r.signature.key, statement, r.signature.signature))) throw new Error("the statement's signature does not verify");
   const head = r.tree_head;
-  if (head.association !== r.association || head.meeting !== r.meeting) throw new Error("the tree head is of another log");
+  if (!sameLog(head, r)) throw new Error("the tree head is of another log");
   await enc.verifyHead(head, r.service_key);
   await enc.verifyInclusion(r.leaf_hash, r.leaf_index, head.size, r.inclusion_proof, head.root);
 }
 
 /**
- * Checks a receipt against the meeting's latest signed head, as `stembus receipt check` does:
+ * Checks a receipt against its log's latest signed head (the meeting's, or the association's
+ * for a resolution vote), as `stembus receipt check` does:
  * the receipt on its own, the service's key unchanged, the latest head signed, consistent with
  * the receipt's head, and still including the ballot. Returns {size, timestamp, from}; throws
  * an Error that says what failed.
@@ -222,13 +263,13 @@ export async function checkReceipt(r) {
   await checkOffline(r);
   const key = await serviceKey();
   if (key !== r.service_key) throw new Error(`the service now signs with key ${key}, not with the receipt's key ${r.service_key}`);
-  const base = `/associations/${r.association}/meetings/${r.meeting}`;
+  const base = r.meeting ? `/associations/${r.association}/meetings/${r.meeting}` : `/associations/${r.association}`;
   let latest = await api("GET", `${base}/log/head`);
   await enc.verifyHead(latest, key);
   const fresh = await api("GET", `${base}/log/entries/${r.leaf_index}/receipt`);
   await enc.verifyHead(fresh.tree_head, key);
   for (const h of [latest, fresh.tree_head]) {
-    if (h.association !== r.association || h.meeting !== r.meeting) throw new Error("the service answered with a head of another log");
+    if (!sameLog(h, r)) throw new Error("the service answered with a head of another log");
   }
   if (fresh.tree_head.size < latest.size) throw new Error("the service proved the ballot against a head older than its latest");
   if (fresh.tree_head.size > latest.size) latest = fresh.tree_head;

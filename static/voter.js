@@ -124,11 +124,10 @@ for (const form of document.querySelectorAll("form.ballot")) {
 
 for (const form of document.querySelectorAll("form.resolution-vote")) {
   voteForm(form, { signing: "signing_vote", done: "voted", short: "voted_short" }, async (d, choice) => {
-    const answer = await sign.castResolutionVote({
+    const receipt = await sign.castResolutionVote({
       association: d.association, resolution: d.resolution, member: d.member, person: d.person, choice,
     });
-    const log = answer.log_receipt;
-    return { choice: answer.choice, index: log.leaf_index, size: log.tree_head.size };
+    return { choice: receipt.choice, index: receipt.leaf_index, size: receipt.tree_head.size };
   });
 }
 
@@ -138,7 +137,9 @@ function download(receipt) {
   const blob = new Blob([JSON.stringify(receipt, null, 2) + "\n"], { type: "application/json" });
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
-  a.download = `receipt-${receipt.meeting}-${receipt.leaf_index}.json`;
+  a.download = receipt.meeting
+    ? `receipt-${receipt.meeting}-${receipt.leaf_index}.json`
+    : `receipt-resolution-${receipt.resolution}-${receipt.leaf_index}.json`;
   document.body.appendChild(a);
   a.click();
   a.remove();
@@ -175,7 +176,10 @@ if (receiptsBox) {
     const rows = document.getElementById("receipt-rows");
     for (const r of list) {
       const tr = document.createElement("tr");
-      const cells = [name(r.meeting), name(r.item), name(r.member), t(`choice_${r.choice}`), r.cast_at, String(r.leaf_index)];
+      // A vote on a resolution outside a meeting stands in the association's log: its row
+      // names the resolution where a ballot's names the meeting and the item.
+      const subject = r.resolution || r.item;
+      const cells = [r.meeting ? name(r.meeting) : t("resolution_outside"), name(subject), name(r.member), t(`choice_${r.choice}`), r.cast_at, String(r.leaf_index)];
       cells.forEach((text, i) => {
         const cell = document.createElement(i === 0 ? "th" : "td");
         if (i === 0) cell.scope = "row";
@@ -187,13 +191,13 @@ if (receiptsBox) {
       checkButton.type = "button";
       checkButton.className = "check-receipt";
       checkButton.textContent = t("check");
-      checkButton.setAttribute("aria-label", t("check_label", { item: name(r.item), member: name(r.member) }));
+      checkButton.setAttribute("aria-label", t("check_label", { item: name(subject), member: name(r.member) }));
       checkButton.addEventListener("click", () => check(r, result, error));
       const downloadButton = document.createElement("button");
       downloadButton.type = "button";
       downloadButton.className = "secondary download-receipt";
       downloadButton.textContent = t("download");
-      downloadButton.setAttribute("aria-label", t("download_label", { item: name(r.item), member: name(r.member) }));
+      downloadButton.setAttribute("aria-label", t("download_label", { item: name(subject), member: name(r.member) }));
       downloadButton.addEventListener("click", () => download(r));
       actions.append(checkButton, " ", downloadButton);
       tr.appendChild(actions);

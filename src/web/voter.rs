@@ -240,7 +240,7 @@ async fn keys(
 }
 
 /// `GET /{association}/voter/receipts`: the receipts this browser keeps, listed and checked by
-/// the page's script; names of meetings, items and members come from the server.
+/// the page's script; names of meetings, items, members and resolutions come from the server.
 async fn receipts(
     state: web::Data<AppState>,
     page: Page,
@@ -259,6 +259,9 @@ async fn receipts(
             }
             for (id, m) in &s.register.members {
                 names.insert(id.to_string(), m.name.clone());
+            }
+            for (id, r) in &s.resolutions {
+                names.insert(id.to_string(), r.text.clone());
             }
             names
         })

@@ -394,6 +394,17 @@ await run(async () => {
   await check(r, 'voter-resolution-voted');
   await r.reload();
   await shows(r, 'Gestemd: voor.', '1 van 41 leden');
+  // The vote's receipt is kept with the ballots' and checks out against the association's log.
+  await r.goto(`/${association}/voter/receipts`);
+  const row = r.locator(`#receipt-rows tr:has-text("${motion}")`);
+  await row.waitFor();
+  expect((await row.locator('th').innerText()) === 'Besluit buiten vergadering', `the receipt's row: ${await row.innerText()}`);
+  await row.locator('button.check-receipt').click();
+  await r.waitForFunction(() => /\d/.test(document.querySelector('#check-result')?.textContent || '') || !document.querySelector('#check-error')?.hidden);
+  const checkError = await r.locator('#check-error').evaluate((e) => (e.hidden ? '' : e.textContent));
+  expect(!checkError, `the resolution vote's receipt does not check out: ${checkError}`);
+  await shows(r, 'In orde');
+  await check(r, 'voter-receipts-with-resolution-vote');
   await setClock('2026-06-26T09:00:00+02:00');
   await signIn(secretariat, SECRETARIAT);
   await s.goto(`/${association}/secretariat/resolutions`);
