@@ -140,7 +140,7 @@ export async function castBallot(f) {
   });
   const log = answer.log_receipt;
   const receipt = {
-    format: "stembus-ballot-receipt",
+    format: BALLOT_RECEIPT,
     version: 1,
     server: location.origin,
     association: f.association,
@@ -152,6 +152,14 @@ export async function castBallot(f) {
     choice: answer.choice,
     via: answer.via,
     cast_at: answer.cast_at,
+    ...(await proof(signed, log)),
+  };
+  return keep(f, `${receipt.meeting}/${receipt.leaf_index}`, receipt);
+}
+
+/** The part of a receipt that proves it: the signed statement and where the log holds it. */
+async function proof(signed, log) {
+  return {
     statement: enc.hex(signed.bytes),
     signature: { key: signed.key, sequence: signed.sequence, signature: signed.signature },
     leaf_index: log.leaf_index,
@@ -160,8 +168,12 @@ export async function castBallot(f) {
     tree_head: log.tree_head,
     service_key: await serviceKey(),
   };
+}
+
+/** Checks a new receipt on its own and keeps it in this browser under `id`; returns it. */
+async function keep(f, id, receipt) {
   await checkOffline(receipt);
-  await store("receipts", "readwrite", (s) => s.put({ id: `${receipt.meeting}/${receipt.leaf_index}`, owner: keyId(f.association, f.person), receipt }));
+  await store("receipts", "readwrite", (s) => s.put({ id, owner: keyId(f.association, f.person), receipt }));
   return receipt;
 }
 
@@ -197,17 +209,9 @@ export async function castResolutionVote(f) {
     person: answer.person,
     choice: answer.choice,
     cast_at: answer.cast_at,
-    statement: enc.hex(signed.bytes),
-    signature: { key: signed.key, sequence: signed.sequence, signature: signed.signature },
-    leaf_index: log.leaf_index,
-    leaf_hash: log.leaf_hash,
-    inclusion_proof: log.inclusion_proof,
-    tree_head: log.tree_head,
-    service_key: await serviceKey(),
+    ...(await proof(signed, log)),
   };
-  await checkOffline(receipt);
-  await store("receipts", "readwrite", (s) => s.put({ id: `resolution/${receipt.resolution}/${receipt.leaf_index}`, owner: keyId(f.association, f.person), receipt }));
-  return receipt;
+  return keep(f, `resolution/${receipt.resolution}/${receipt.leaf_index}`, receipt);
 }
 
 /** The receipts this browser keeps for the person, newest first. */
