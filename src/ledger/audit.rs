@@ -334,14 +334,45 @@ enum Parsed {
     End(End),
 }
 
+/// Keys a worker decoded, kept while the worker reads on: decoding is a point decompression,
+/// and in a meeting each key signs many ballots. A direct-mapped table per worker thread, a slot
+/// per key chosen by its first bytes: a lookup costs one comparison of 32 bytes, and a key not
+/// kept costs no more than decoding it would anyway. Decoding is a function of the 32 bytes, so a
+/// kept result is the result decoding would give again; a key is only taken from its slot when
+/// all 32 bytes are the same.
+const DECODED_SLOTS: usize = 8192;
+
+type DecodedSlot = Option<(KeyBytes, Result<PublicKey, PublicKeyError>)>;
+
+thread_local! {
+    static DECODED: std::cell::RefCell<Vec<DecodedSlot>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`PublicKey::from_checked_bytes`] of `key`, remembered per worker thread.
+fn decoded(key: &KeyBytes) -> Result<PublicKey, PublicKeyError> {
+    DECODED.with(|cell| {
+        let mut slots = cell.borrow_mut();
+        if slots.is_empty() {
+            slots.resize(DECODED_SLOTS, None);
+        }
+        let slot = usize::from(u16::from_le_bytes([key.0[0], key.0[1]])) % DECODED_SLOTS;
+        if let Some(Some((kept, parsed))) = slots.get(slot)
+            && kept == key
+        {
+            return parsed.clone();
+        }
+        let parsed = PublicKey::from_checked_bytes(&key.0);
+        if let Some(place) = slots.get_mut(slot) {
+            *place = Some((*key, parsed.clone()));
+        }
+        parsed
+    })
+}
+
 /// The keys that sign in `fact`: a key it enrols parsed with every check, a key that must be
 /// in the key ring only decoded.
 fn keys_of(fact: &Fact) -> Vec<DecodedKey> {
-    let ring = |key: &KeyBytes| DecodedKey {
-        key: *key,
-        strict: false,
-        parsed: PublicKey::from_checked_bytes(&key.0),
-    };
+    let ring = |key: &KeyBytes| DecodedKey { key: *key, strict: false, parsed: decoded(key) };
     let new = |key: &KeyBytes| DecodedKey { key: *key, strict: true, parsed: PublicKey::from_bytes(&key.0) };
     match fact {
         Fact::KeyEnrolled { key, .. } => vec![new(key)],

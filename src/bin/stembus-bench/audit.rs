@@ -16,10 +16,19 @@ use stembus::store::Store;
 use crate::intake::{run_all, set_up};
 use crate::meeting::{self, at};
 
+/// The audited meeting: `ballots` ballots cast by `voters` members, each casting its share one
+/// after another (a later ballot replaces the member's earlier one).
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub ballots: usize,
+    pub voters: usize,
+}
+
 /// What the audit measured.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Audit {
     pub ballots: usize,
+    pub voters: usize,
     pub entries: u64,
     /// Signatures the verifier checked: statements (ballots, key enrolments) and tree heads.
     pub signatures: u64,
@@ -32,14 +41,14 @@ pub struct Audit {
     pub set_up_seconds: f64,
 }
 
-/// A meeting of `ballots` voters, each casting one signed ballot, the poll closed; exported
-/// and verified by `stembus` (the binary at `stembus`). With `keep`, the export is written
-/// there and kept, with the service key beside it (`<keep>.key`); when both are there
-/// already, the set-up is skipped and that export is verified again.
+/// A meeting of `shape.voters` members casting `shape.ballots` signed ballots, the poll
+/// closed; exported and verified by `stembus` (the binary at `stembus`). With `keep`, the
+/// export is written there and kept, with the service key beside it (`<keep>.key`); when both
+/// are there already, the set-up is skipped and that export is verified again.
 pub fn audit(
     stembus: &Path,
     dir: &Path,
-    ballots: usize,
+    shape: Shape,
     seed: &[u8; 32],
     keep: Option<&Path>,
 ) -> anyhow::Result<Audit> {
@@ -52,7 +61,7 @@ pub fn audit(
         }
         _ => {
             let t0 = Instant::now();
-            let key = export_meeting(dir, ballots, seed, &file)?;
+            let key = export_meeting(dir, shape, seed, &file)?;
             if let Some(kf) = &key_file {
                 std::fs::write(kf, format!("{key}\n"))?;
             }
@@ -60,7 +69,7 @@ pub fn audit(
         }
     };
     let export_bytes = std::fs::metadata(&file)?.len();
-    let audit = verify(stembus, &file, &key, ballots, export_bytes, set_up_seconds);
+    let audit = verify(stembus, &file, &key, shape, export_bytes, set_up_seconds);
     if keep.is_none() {
         let _ = std::fs::remove_file(&file);
     }
@@ -69,30 +78,33 @@ pub fn audit(
 
 /// Sets up the meeting through the service on a SQLite file in `dir` and writes its export to
 /// `file`; returns the service key, hex.
-fn export_meeting(dir: &Path, ballots: usize, seed: &[u8; 32], file: &Path) -> anyhow::Result<String> {
+fn export_meeting(dir: &Path, shape: Shape, seed: &[u8; 32], file: &Path) -> anyhow::Result<String> {
+    let Shape { ballots, voters } = shape;
     let store = Store::open(&dir.join("audit.sqlite").display().to_string())?;
     store.migrate()?;
     let service = Service::new(store, SigningKey::from_bytes(seed));
-    let (keys, state) = set_up(&service, ballots, seed)?;
-    // The ballots are signed on two threads, then carried out in large batches.
+    let (keys, state) = set_up(&service, voters, seed)?;
+    // Ballot n is member n % voters's (n / voters + 1)-th, at the next sequence number. The
+    // ballots are signed on two threads, then carried out in large batches, in order.
     let half = ballots / 2;
-    let (first, second) = keys.split_at(half);
-    let sign = |lo: usize, part: &[SigningKey]| {
-        part.iter()
-            .enumerate()
-            .map(|(k, key)| {
-                let i = lo + k;
-                (meeting::signed_ballot(&state, i, meeting::choice(i, 0), key, 2), at(meeting::VOTE_AT))
+    let sign = |range: std::ops::Range<usize>| {
+        range
+            .filter_map(|n| {
+                let (i, k) = (n % voters, n / voters);
+                let key = keys.get(i)?;
+                let command = meeting::signed_ballot(&state, i, meeting::choice(i, k), key, 2 + k as u64);
+                Some((command, at(meeting::VOTE_AT)))
             })
             .collect::<Vec<_>>()
     };
     let signed: Vec<(Command, stembus::core::Instant)> = std::thread::scope(|s| {
-        let a = s.spawn(|| sign(0, first));
-        let mut b = sign(half, second);
+        let a = s.spawn(|| sign(0..half));
+        let mut b = sign(half..ballots);
         let mut all = a.join().unwrap_or_default();
         all.append(&mut b);
         all
     });
+    anyhow::ensure!(signed.len() == ballots, "{} of {ballots} ballots could be signed", signed.len());
     drop(state);
     run_all(&service, signed)?;
     run_all(
@@ -125,7 +137,7 @@ fn verify(
     stembus: &Path,
     file: &Path,
     key: &str,
-    ballots: usize,
+    shape: Shape,
     export_bytes: u64,
     set_up_seconds: f64,
 ) -> anyhow::Result<Audit> {
@@ -176,7 +188,8 @@ fn verify(
     }
     let signatures = report["signatures"].as_u64().unwrap_or(0) + report["tree_heads"].as_u64().unwrap_or(0);
     Ok(Audit {
-        ballots,
+        ballots: shape.ballots,
+        voters: shape.voters,
         entries: report["entries"].as_u64().unwrap_or(0),
         signatures,
         export_bytes,

@@ -44,9 +44,13 @@ struct Args {
     /// Members in the recounted poll.
     #[arg(long)]
     recount_members: Option<usize>,
-    /// Ballots in the audited meeting (one per member).
+    /// Ballots in the audited meeting.
     #[arg(long)]
     audit_ballots: Option<usize>,
+    /// Members who cast the audited meeting's ballots, each casting its share one after another
+    /// (a later ballot replaces the earlier, as in the intake); by default one member per ballot.
+    #[arg(long)]
+    audit_voters: Option<usize>,
     /// Keep the audited export at this path (and the service key at PATH.key); when both are
     /// there from an earlier run, verify them again without setting the meeting up.
     #[arg(long)]
@@ -270,17 +274,28 @@ impl Bench {
         }
         if !self.skips("audit") {
             let ballots = self.args.audit_ballots.unwrap_or(if self.quick() { 1_000 } else { 1_000_000 });
-            eprintln!("== audit of a meeting of {ballots} ballots");
+            let voters = self.args.audit_voters.unwrap_or(ballots).clamp(1, ballots.max(1));
+            eprintln!("== audit of a meeting of {ballots} ballots cast by {voters} members");
             let dir = self.dir.join("audit");
             std::fs::create_dir_all(&dir)?;
-            let a =
-                audit::audit(&self.stembus()?, &dir, ballots, &self.seed, self.args.audit_export.as_deref())?;
+            let a = audit::audit(
+                &self.stembus()?,
+                &dir,
+                audit::Shape { ballots, voters },
+                &self.seed,
+                self.args.audit_export.as_deref(),
+            )?;
             if !a.verified {
                 self.failures.push(format!("the export of {ballots} ballots does not verify"));
             }
+            let label = if voters == ballots {
+                format!("audit verify, {ballots} ballots")
+            } else {
+                format!("audit verify, {ballots} ballots of {voters} members")
+            };
             self.rows.push(
                 Row::limit(
-                    &format!("audit verify, {ballots} ballots"),
+                    &label,
                     a.signatures_per_second,
                     "sig/s",
                     format!(
