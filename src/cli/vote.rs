@@ -14,8 +14,8 @@ use super::keyfile::{KeyFile, next_sequence, now_micros};
 use super::receipt::{self, ResolutionReceipt, StoredReceipt};
 use super::{CliError, EnrolArgs, ResolutionVoteArgs, SignInArgs, VoteArgs, choice_word};
 use crate::core::{
-    AgendaItemId, Association, AssociationId, Command, MeetingId, MemberId, PersonId, PollId, ResolutionId,
-    RulesProfile,
+    AgendaItemId, Association, AssociationId, Choice, Command, MeetingId, MemberId, PersonId, PollId,
+    ResolutionId, RulesProfile,
 };
 use crate::ledger::author;
 use crate::ledger::canonical::{BallotStatement, ResolutionVoteStatement};
@@ -113,6 +113,34 @@ fn current_key(
         )));
     }
     Ok(record)
+}
+
+/// Signs the statement `statement(sequence)` with the key file's key at its next sequence
+/// number (above the file's last and the service's last for the key `record`), records the
+/// number in the key file before anything is sent, and casts the vote for `member` at `path`.
+/// Returns the signed bytes, the signature and the service's answer.
+fn sign_and_cast<T: serde::de::DeserializeOwned>(
+    api: &Api,
+    file: &mut KeyFile,
+    record: &Key,
+    statement: impl FnOnce(u64) -> Vec<u8>,
+    path: &str,
+    member: MemberId,
+    choice: Choice,
+) -> Result<(Vec<u8>, SignatureView, T), CliError> {
+    let sequence = next_sequence(file.last_sequence(), Some(record.last_sequence), now_micros());
+    let bytes = statement(sequence);
+    let signed = SignatureView {
+        key: file.public_hex(),
+        sequence,
+        signature: hex(&signature::sign(file.key(), &bytes)),
+    };
+    file.record_sequence(sequence)?;
+    let answer = api.post(
+        path,
+        &json!({"member": member.to_string(), "choice": choice_word(choice), "signature": signed}),
+    )?;
+    Ok((bytes, signed, answer))
 }
 
 /// `stembus enrol`: registers the key file's key as the signed-in person's key, signed by the
@@ -223,16 +251,18 @@ pub fn vote(args: &VoteArgs) -> Result<(), CliError> {
     let record = current_key(&api, association, person, &public)?;
     let service_key = client::service_key(&api)?;
 
-    let sequence = next_sequence(file.last_sequence(), Some(record.last_sequence), now_micros());
-    let statement = BallotStatement { association, meeting, item, poll, member, person, choice, sequence };
-    let bytes = statement.to_bytes();
-    let signed =
-        SignatureView { key: public.clone(), sequence, signature: hex(&signature::sign(file.key(), &bytes)) };
-    file.record_sequence(sequence)?;
-    let answer: BallotReceipt = api.post(
+    let (bytes, signed, answer): (_, _, BallotReceipt) = sign_and_cast(
+        &api,
+        &mut file,
+        &record,
+        |sequence| {
+            BallotStatement { association, meeting, item, poll, member, person, choice, sequence }.to_bytes()
+        },
         &format!("{base}/agenda-items/{item}/ballots"),
-        &json!({"member": member.to_string(), "choice": choice_word(choice), "signature": signed}),
+        member,
+        choice,
     )?;
+    let sequence = signed.sequence;
 
     let log = answer
         .log_receipt
@@ -321,16 +351,18 @@ pub fn resolution_vote(args: &ResolutionVoteArgs) -> Result<(), CliError> {
     let record = current_key(&api, association, person, &public)?;
     let service_key = client::service_key(&api)?;
 
-    let sequence = next_sequence(file.last_sequence(), Some(record.last_sequence), now_micros());
-    let statement = ResolutionVoteStatement { association, resolution, member, person, choice, sequence };
-    let bytes = statement.to_bytes();
-    let signed =
-        SignatureView { key: public.clone(), sequence, signature: hex(&signature::sign(file.key(), &bytes)) };
-    file.record_sequence(sequence)?;
-    let answer: ResolutionVoteReceipt = api.post(
+    let (bytes, signed, answer): (_, _, ResolutionVoteReceipt) = sign_and_cast(
+        &api,
+        &mut file,
+        &record,
+        |sequence| {
+            ResolutionVoteStatement { association, resolution, member, person, choice, sequence }.to_bytes()
+        },
         &format!("{path}/votes"),
-        &json!({"member": member.to_string(), "choice": choice_word(choice), "signature": signed}),
+        member,
+        choice,
     )?;
+    let sequence = signed.sequence;
     let log = &answer.log_receipt;
     let stored = ResolutionReceipt {
         format: receipt::RESOLUTION_FORMAT.into(),
