@@ -43,21 +43,36 @@ impl<const N: usize> Bytes<N> {
         if text.len() != 2 * N {
             return None;
         }
-        // Every log entry carries keys and signatures: decoded digit by digit, not through
-        // `from_str_radix`.
-        let digit = |b: u8| match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            b'A'..=b'F' => Some(b - b'A' + 10),
-            _ => None,
-        };
+        // Every log entry carries keys and signatures: decoded through a table of the digits'
+        // values, not through `from_str_radix`.
         let mut out = [0u8; N];
         for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
-            *byte = (digit(pair[0])? << 4) | digit(pair[1])?;
+            let (high, low) = (HEX_DIGITS[usize::from(pair[0])], HEX_DIGITS[usize::from(pair[1])]);
+            if high > 0xf || low > 0xf {
+                return None;
+            }
+            *byte = (high << 4) | low;
         }
         Some(Self(out))
     }
 }
+
+/// The value of each hexadecimal digit (either case), 0xff for every other byte.
+const HEX_DIGITS: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 impl<const N: usize> From<[u8; N]> for Bytes<N> {
     fn from(bytes: [u8; N]) -> Self {

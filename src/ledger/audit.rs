@@ -34,7 +34,7 @@
 //! as a reading line by line would. An export that ends within its first chunk is verified on
 //! the calling thread alone.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::io::BufRead;
 use std::ops::Range;
@@ -335,36 +335,29 @@ enum Parsed {
 }
 
 /// Keys a worker decoded, kept while the worker reads on: decoding is a point decompression,
-/// and in a meeting each key signs many ballots. A direct-mapped table per worker thread, a slot
-/// per key chosen by its first bytes: a lookup costs one comparison of 32 bytes, and a key not
-/// kept costs no more than decoding it would anyway. Decoding is a function of the 32 bytes, so a
-/// kept result is the result decoding would give again; a key is only taken from its slot when
-/// all 32 bytes are the same.
-const DECODED_SLOTS: usize = 8192;
-
-type DecodedSlot = Option<(KeyBytes, Result<PublicKey, PublicKeyError>)>;
+/// and in a meeting each key signs many ballots. A map per worker thread from the key's 32 bytes
+/// to what decoding them gave, emptied when it holds [`DECODED_KEPT`] keys (a few megabytes), so
+/// that an association of any size keeps it bounded. Decoding is a function of the 32 bytes, so a
+/// kept result is the result decoding would give again.
+const DECODED_KEPT: usize = 16_384;
 
 thread_local! {
-    static DECODED: std::cell::RefCell<Vec<DecodedSlot>> = const { std::cell::RefCell::new(Vec::new()) };
+    static DECODED: std::cell::RefCell<HashMap<KeyBytes, Result<PublicKey, PublicKeyError>>> =
+        std::cell::RefCell::new(HashMap::new());
 }
 
 /// [`PublicKey::from_checked_bytes`] of `key`, remembered per worker thread.
 fn decoded(key: &KeyBytes) -> Result<PublicKey, PublicKeyError> {
     DECODED.with(|cell| {
-        let mut slots = cell.borrow_mut();
-        if slots.is_empty() {
-            slots.resize(DECODED_SLOTS, None);
-        }
-        let slot = usize::from(u16::from_le_bytes([key.0[0], key.0[1]])) % DECODED_SLOTS;
-        if let Some(Some((kept, parsed))) = slots.get(slot)
-            && kept == key
-        {
+        let mut kept = cell.borrow_mut();
+        if let Some(parsed) = kept.get(key) {
             return parsed.clone();
         }
-        let parsed = PublicKey::from_checked_bytes(&key.0);
-        if let Some(place) = slots.get_mut(slot) {
-            *place = Some((*key, parsed.clone()));
+        if kept.len() >= DECODED_KEPT {
+            kept.clear();
         }
+        let parsed = PublicKey::from_checked_bytes(&key.0);
+        kept.insert(*key, parsed.clone());
         parsed
     })
 }
@@ -412,26 +405,31 @@ fn parse_line(
     };
     let not_a_line =
         |e: serde_json::Error| Parsed::Misspelt(format!("line {no} is not a line of an export: {e}"));
-    let (parsed, direct): (Line, bool) = match entry_line(text) {
-        Some(line) => (line, true),
-        None => match serde_json::from_str(text) {
-            Ok(line) => (line, false),
-            Err(e) => return not_a_line(e),
-        },
-    };
-    // One spelling per line: what the export writes, byte for byte. Two spellings of one
-    // moment or one hash would let an export change without anything else changing.
-    let spelling = &mut scratch.spelling;
-    spelling.clear();
-    if serde_json::to_writer(&mut *spelling, &parsed).is_err() || spelling.as_slice() != text.as_bytes() {
-        // What the general reading says of a line the direct one took.
-        if direct && let Err(e) = serde_json::from_str::<Line>(text) {
-            return not_a_line(e);
+    // Entry lines are read first by the reader of their exact spelling, which takes a line only
+    // when it is spelled as the export writes it; every other line is read by serde_json and
+    // written out again to compare.
+    let parsed = match super::exact::entry_line(text) {
+        Some(entry) => Line::Entry(entry),
+        None => {
+            let parsed: Line = match serde_json::from_str(text) {
+                Ok(line) => line,
+                Err(e) => return not_a_line(e),
+            };
+            // One spelling per line: what the export writes, byte for byte. Two spellings of
+            // one moment or one hash would let an export change without anything else
+            // changing.
+            let spelling = &mut scratch.spelling;
+            spelling.clear();
+            if serde_json::to_writer(&mut *spelling, &parsed).is_err()
+                || spelling.as_slice() != text.as_bytes()
+            {
+                return Parsed::Misspelt(format!(
+                    "line {no} is not written as an export writes it (another spelling of the same values)"
+                ));
+            }
+            parsed
         }
-        return Parsed::Misspelt(format!(
-            "line {no} is not written as an export writes it (another spelling of the same values)"
-        ));
-    }
+    };
     match parsed {
         Line::Header(h) => Parsed::Header(Box::new(h)),
         Line::Entry(e) => Parsed::Entry(Box::new(parse_entry(e, context, &mut scratch.kinds))),
@@ -440,42 +438,13 @@ fn parse_line(
     }
 }
 
-/// An entry line read directly, without the buffering of every value that reading the
-/// internally tagged [`Line`] takes: the export writes `type` first, and almost every line is
-/// an entry. None for any other line, which is read as a [`Line`]; a line read here is only
-/// taken when it is spelled exactly as the export writes it, and so reads the same as a `Line`.
-fn entry_line(text: &str) -> Option<Line> {
-    #[derive(serde::Deserialize)]
-    enum Tag {
-        #[serde(rename = "entry")]
-        Entry,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct EntryLine {
-        #[serde(rename = "type")]
-        _tag: Tag,
-        seq: u64,
-        stream: String,
-        index: u64,
-        body: String,
-        leaf_hash: String,
-    }
-    if !text.starts_with(r#"{"type":"entry","#) {
-        return None;
-    }
-    let e: EntryLine = serde_json::from_str(text).ok()?;
-    Some(Line::Entry(Entry {
-        seq: e.seq,
-        stream: e.stream,
-        index: e.index,
-        body: e.body,
-        leaf_hash: e.leaf_hash,
-    }))
-}
-
 fn parse_entry(e: Entry, context: Option<&Context>, kinds: &mut Kinds) -> ParsedEntry {
-    let event: Result<Event, String> = serde_json::from_str(&e.body).map_err(|err| err.to_string());
+    // A ballot, nearly every entry of a large export, is read by the reader of its exact
+    // spelling; everything else, and a ballot spelled otherwise, by serde_json.
+    let event: Result<Event, String> = match super::exact::ballot_event(&e.body) {
+        Some(event) => Ok(event),
+        None => serde_json::from_str(&e.body).map_err(|err| err.to_string()),
+    };
     let (kind, leaf, keys) = match &event {
         Ok(event) => {
             let leaf = context.and_then(|c| {
@@ -1503,27 +1472,40 @@ mod tests {
         assert_eq!(kinds.0.len(), seen.len());
     }
 
-    /// An entry line read directly is the line read as a [`Line`]; a line the direct reading
-    /// takes but the export would not write is refused with the message the general reading
-    /// gives.
+    /// Every line and every body of a small meeting's export: what the readers of the exact
+    /// spelling take is what serde_json reads; they take every entry line and every ballot, and
+    /// nothing else. A line spelled otherwise is left to serde_json and refused as misspelt.
     #[test]
-    fn an_entry_line_read_directly_is_the_same_line() {
+    fn the_readers_of_the_exact_spelling_take_the_exports_own_lines() {
         let export = include_str!("../../fuzz/seeds/export/small-meeting.jsonl");
-        let mut entries = 0;
+        let (mut entries, mut ballots) = (0, 0);
         for line in export.lines() {
             let general: Option<Line> = serde_json::from_str(line).ok();
-            match entry_line(line) {
+            match super::super::exact::entry_line(line) {
                 Some(direct) => {
-                    assert_eq!(Some(direct), general);
+                    assert_eq!(Some(Line::Entry(direct.clone())), general);
                     entries += 1;
+                    let event: Option<Event> = serde_json::from_str(&direct.body).ok();
+                    match super::super::exact::ballot_event(&direct.body) {
+                        Some(ballot) => {
+                            assert_eq!(Some(ballot), event);
+                            ballots += 1;
+                        }
+                        None => assert!(
+                            !matches!(event, Some(Event { fact: Fact::BallotCast { .. }, .. })),
+                            "{}",
+                            direct.body
+                        ),
+                    }
                 }
                 None => assert!(!matches!(general, Some(Line::Entry(_))), "{line}"),
             }
         }
         assert!(entries > 20, "{entries}");
+        assert!(ballots >= 3, "{ballots}");
         let line = export.lines().nth(1).unwrap_or_default();
         let spaced = line.replacen(",\"seq\":", ", \"seq\":", 1);
-        assert!(entry_line(&spaced).is_some());
+        assert!(super::super::exact::entry_line(&spaced).is_none());
         let Parsed::Misspelt(reason) =
             parse_line(2, spaced.as_bytes(), &RawLine::Whole(0..spaced.len()), None, &mut Scratch::default())
         else {
@@ -1531,7 +1513,6 @@ mod tests {
         };
         assert!(reason.contains("not written as an export writes it"), "{reason}");
         let unknown = line.replacen(",\"seq\":", ",\"extra\":1,\"seq\":", 1);
-        assert!(entry_line(&unknown).is_none());
         let Parsed::Misspelt(reason) = parse_line(
             2,
             unknown.as_bytes(),

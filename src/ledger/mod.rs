@@ -7,6 +7,7 @@ pub mod audit;
 pub mod author;
 
 pub mod canonical;
+pub mod exact;
 pub mod export;
 pub mod log;
 pub mod merkle;

@@ -318,34 +318,90 @@ pub struct BatchItem<'a> {
     pub signature: &'a [u8; SIGNATURE_LENGTH],
 }
 
-/// Verifies many signatures at once with ed25519-dalek's batch verification, which is about
-/// 2.5 times as fast per signature as [`verify`]. When the batch fails, each item is verified on
-/// its own and the first that fails is named by its index. An empty batch verifies.
+/// Verifies many signatures at once: one multiscalar multiplication with random weights for
+/// the whole batch, in which the terms of a key that signs several statements are merged into
+/// one. When the batch fails, each item is verified on its own and the first that fails is named
+/// by its index. An empty batch verifies.
 ///
-/// The batch refuses everything [`verify`] refuses with one exception, which no forger can use:
+/// The batch refuses everything [`verify`] refuses with one exception, which no forgery can use:
 /// the key holder can deliberately add a low-order component to the R of their own signature;
-/// [`verify`] then refuses it, while the batch equation may accept it. Statements enter the log
-/// only after [`verify`]; an auditor who must reproduce [`verify`] exactly on a log it does not
-/// trust verifies one by one.
+/// [`verify`] then refuses it, and so does the batch for a batch that holds only one such
+/// signature (its weight is odd, and an odd multiple of a low-order point is never zero), while
+/// two such components in one batch may cancel. Statements enter the log only after [`verify`];
+/// an auditor who must reproduce [`verify`] exactly on a log it does not trust verifies one by
+/// one.
 pub fn verify_batch(items: &[BatchItem<'_>]) -> Result<(), SignatureError> {
     if items.is_empty() {
         return Ok(());
     }
-    let encodings_ok = items.iter().all(|item| check_signature_bytes(item.signature));
-    if encodings_ok {
-        let messages: Vec<&[u8]> = items.iter().map(|item| item.statement_bytes).collect();
-        let signatures: Vec<Signature> =
-            items.iter().map(|item| Signature::from_bytes(item.signature)).collect();
-        let keys: Vec<VerifyingKey> = items.iter().map(|item| item.key.0).collect();
-        if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
-            return Ok(());
-        }
+    if items.iter().all(|item| check_signature_bytes(item.signature)) && batch_equation(items) {
+        return Ok(());
     }
     for (index, item) in items.iter().enumerate() {
         verify(item.key, item.statement_bytes, item.signature)
             .map_err(|reason| SignatureError::InBatch { index, reason: Box::new(reason) })?;
     }
     Err(SignatureError::BatchRejected)
+}
+
+/// Does the batch equation hold? With, for item i, its signature (R_i, S_i), its key A_i, its
+/// challenge k_i = SHA-512(R_i ‖ A_i ‖ statement) mod l and a random odd 128-bit weight z_i:
+///
+/// [−Σ z_i S_i] B + Σ [z_i] R_i + Σ_A [Σ_{i: A_i = A} z_i k_i] A = 0
+///
+/// That is ed25519-dalek's `verify_batch` (the same cofactorless equation), except that a key
+/// appears in it once with the sum of its items' coefficients rather than once per item, which
+/// is the same sum of points. In a meeting's log each member's key signs many ballots, and the
+/// multiplication has about as many points as signatures instead of twice as many. The weights
+/// come from the operating system's generator: a batch with a wrong signature passes with
+/// probability about 2^-127.
+fn batch_equation(items: &[BatchItem<'_>]) -> bool {
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+    use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+    use curve25519_dalek::scalar::Scalar;
+    use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+    use sha2::{Digest, Sha512};
+
+    let mut random = vec![0u8; 16 * items.len()];
+    if getrandom::fill(&mut random).is_err() {
+        // No weights, no batch: the items are verified one by one.
+        return false;
+    }
+    let mut base = Scalar::ZERO;
+    let mut weights: Vec<Scalar> = Vec::with_capacity(items.len());
+    let mut rs: Vec<EdwardsPoint> = Vec::with_capacity(items.len());
+    let mut key_of: std::collections::HashMap<&[u8; 32], usize> = std::collections::HashMap::new();
+    let mut keys: Vec<EdwardsPoint> = Vec::new();
+    let mut key_weights: Vec<Scalar> = Vec::new();
+    for (item, z) in items.iter().zip(random.chunks_exact(16)) {
+        let (r_bytes, s_bytes) = halves(item.signature);
+        let Some(r) = CompressedEdwardsY(r_bytes).decompress() else { return false };
+        let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else { return false };
+        let mut z_bytes = [0u8; 16];
+        z_bytes.copy_from_slice(z);
+        let z = Scalar::from(u128::from_le_bytes(z_bytes) | 1);
+        let mut hash = Sha512::new();
+        hash.update(r_bytes);
+        hash.update(item.key.as_bytes());
+        hash.update(item.statement_bytes);
+        let k = Scalar::from_bytes_mod_order_wide(&hash.finalize().into());
+        base -= z * s;
+        weights.push(z);
+        rs.push(r);
+        let slot = *key_of.entry(item.key.as_bytes()).or_insert_with(|| {
+            keys.push(item.key.0.to_edwards());
+            key_weights.push(Scalar::ZERO);
+            keys.len() - 1
+        });
+        if let Some(weight) = key_weights.get_mut(slot) {
+            *weight += z * k;
+        }
+    }
+    EdwardsPoint::vartime_multiscalar_mul(
+        std::iter::once(&base).chain(&weights).chain(&key_weights),
+        std::iter::once(&ED25519_BASEPOINT_POINT).chain(&rs).chain(&keys),
+    )
+    .is_identity()
 }
 
 /// Records, per signer key, the last sequence number accepted, and refuses a statement whose
