@@ -84,40 +84,22 @@ impl<'a> Cursor<'a> {
         Some(out)
     }
 
-    /// A moment: `YYYY-MM-DDTHH:MM:SSZ` read here, as chrono reads it; any other spelling (a
-    /// fraction of a second, an offset, a leap second) read by chrono's own `Deserialize`.
+    /// A moment as chrono writes one (RFC 3339 in UTC with `Z`, the fraction of a second in 3,
+    /// 6 or 9 digits, the fewest that hold it, none when it is zero):
+    /// `YYYY-MM-DDTHH:MM:SS[.fff[fff[fff]]]Z`, read here; any other spelling (an offset, a leap
+    /// second) read by chrono's own `Deserialize` and taken only when it is the spelling chrono
+    /// writes.
     fn instant(&mut self) -> Option<Instant> {
         let saved = self.0;
         let text = self.plain()?;
-        let b = text.as_bytes();
-        let digits = |range: std::ops::Range<usize>| -> Option<u32> {
-            let part = b.get(range)?;
-            part.iter()
-                .all(u8::is_ascii_digit)
-                .then(|| part.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
-        };
-        let simple = b.len() == 20
-            && b.get(4) == Some(&b'-')
-            && b.get(7) == Some(&b'-')
-            && b.get(10) == Some(&b'T')
-            && b.get(13) == Some(&b':')
-            && b.get(16) == Some(&b':')
-            && b.get(19) == Some(&b'Z');
-        let read = simple
-            .then(|| {
-                let date = chrono::NaiveDate::from_ymd_opt(
-                    i32::try_from(digits(0..4)?).ok()?,
-                    digits(5..7)?,
-                    digits(8..10)?,
-                )?;
-                Some(date.and_hms_opt(digits(11..13)?, digits(14..16)?, digits(17..19)?)?.and_utc())
-            })
-            .flatten();
-        if read.is_some() {
-            return read;
+        if let Some(moment) = rfc3339_utc(text) {
+            return Some(moment);
         }
+        // Read by chrono, and taken only when chrono writes it back the same (an offset such
+        // as `+00:00` reads as the same moment, written with `Z`).
         self.0 = saved;
-        self.value()
+        let moment: Instant = self.value()?;
+        (serde_json::to_value(moment).ok()?.as_str()? == text).then_some(moment)
     }
 
     /// A string read by `T`'s own `Deserialize`, as serde_json hands it a string.
@@ -151,6 +133,38 @@ impl<'a> Cursor<'a> {
     fn end(&self) -> Option<()> {
         self.0.is_empty().then_some(())
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff[fff[fff]]]Z` exactly as chrono writes the moment it returns; None
+/// for anything else.
+fn rfc3339_utc(text: &str) -> Option<Instant> {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        let part = b.get(range)?;
+        part.iter().all(u8::is_ascii_digit).then(|| part.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
+    };
+    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if b.last() != Some(&b'Z') || !separators.iter().all(|(i, c)| b.get(*i) == Some(c)) {
+        return None;
+    }
+    // The fraction: none, or 3, 6 or 9 digits; chrono writes the fewest that hold it, so 3
+    // digits are never all zero, and 6 or 9 never end in three zeros.
+    let nanos = match b.len() {
+        20 => 0,
+        24 | 27 | 30 if b.get(19) == Some(&b'.') => {
+            let width = b.len() - 21;
+            let fraction = digits(20..20 + width)?;
+            let shortest = if width == 3 { fraction != 0 } else { fraction % 1000 != 0 };
+            if !shortest {
+                return None;
+            }
+            fraction * 10u32.pow(9 - width as u32)
+        }
+        _ => return None,
+    };
+    let date =
+        chrono::NaiveDate::from_ymd_opt(i32::try_from(digits(0..4)?).ok()?, digits(5..7)?, digits(8..10)?)?;
+    Some(date.and_hms_nano_opt(digits(11..13)?, digits(14..16)?, digits(17..19)?, nanos)?.and_utc())
 }
 
 /// An entry line, `{"type":"entry","seq":…,"stream":…,"index":…,"body":…,"leaf_hash":…}`.
@@ -291,7 +305,14 @@ mod tests {
 
     #[test]
     fn every_kind_of_ballot_reads_as_serde_json_reads_it() {
-        for event in ballots() {
+        // Moments with a fraction of a second, as the service's clock gives them, in each of
+        // the widths chrono writes.
+        let fractional = [120_000_000, 123_456_000, 123_456_789, 1].map(|nanos| {
+            let mut event = ballot(4, Choice::For, Via::Own, true, true);
+            event.at += chrono::Duration::nanoseconds(nanos);
+            event
+        });
+        for event in ballots().into_iter().chain(fractional) {
             let body = body_of(&event);
             assert_eq!(ballot_event(&body), Some(event), "{body}");
             agrees(&body);
@@ -314,6 +335,12 @@ mod tests {
                 body.replacen(&meeting, "alv", 1)
             },
             body.replacen("01010101", "0A010101", 1),
+            // The same moment with an offset instead of `Z`, and a second written with a
+            // fraction of zero: read by chrono as the same moment, written otherwise.
+            body.replacen(r#""at":"2026-06-10T17:06:00Z""#, r#""at":"2026-06-10T17:06:00+00:00""#, 1),
+            body.replacen(r#""at":"2026-06-10T17:06:00Z""#, r#""at":"2026-06-10T17:06:00.000Z""#, 1),
+            body.replacen(r#""at":"2026-06-10T17:06:00Z""#, r#""at":"2026-06-10T17:06:00.123000Z""#, 1),
+            body.replacen(r#""at":"2026-06-10T17:06:00Z""#, r#""at":"2026-06-10T17:06:00.12Z""#, 1),
             format!("{body} "),
             body.to_uppercase(),
         ];
