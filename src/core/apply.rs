@@ -106,7 +106,8 @@ pub fn apply(state: &mut Association, event: &Event) {
             with_meeting(state, *meeting, |m| m.chair = Some(*person))
         }
         Fact::CheckedIn { meeting, member, person, attends_as, mode } => with_meeting(state, *meeting, |m| {
-            m.attendance.entry(*member).or_default().push(Attendance {
+            // Most members attend once: room for one stretch, not the four a first push makes.
+            m.attendance.entry(*member).or_insert_with(|| Vec::with_capacity(1)).push(Attendance {
                 member: *member,
                 person: *person,
                 attends_as: *attends_as,
