@@ -15,6 +15,20 @@ use serde::de::IntoDeserializer;
 use super::export::Entry;
 use crate::core::{Ballot, Choice, Event, Fact, Instant, KeyBytes, SignatureBytes, Signed, Via};
 
+/// The bytes that end a run of a string's plain characters: its closing quote, an escape, and
+/// the control characters, which serde_json always escapes.
+const SPECIAL: [bool; 256] = {
+    let mut special = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        special[b] = true;
+        b += 1;
+    }
+    special[b'"' as usize] = true;
+    special[b'\\' as usize] = true;
+    special
+};
+
 /// What is left of the text being read.
 struct Cursor<'a>(&'a str);
 
@@ -52,36 +66,39 @@ impl<'a> Cursor<'a> {
     /// A string as serde_json writes it, its escapes undone: only `\"` and `\\` are taken,
     /// since serde_json writes every other character as itself, except control characters,
     /// which it escapes and which are left to serde_json here.
+    ///
+    /// One pass over the bytes: an entry's body escapes every quote of the event inside it, one
+    /// every few bytes, too often for a search for the next escape to pay.
     fn string(&mut self) -> Option<String> {
         let rest = self.0.strip_prefix('"')?;
         let bytes = rest.as_bytes();
-        let mut out = String::with_capacity(rest.len().min(4096));
-        let mut start = 0;
-        let mut end = None;
-        for i in memchr::memchr2_iter(b'"', b'\\', bytes) {
-            if i < start {
-                // The character after a backslash, taken with it.
-                continue;
+        let mut out: Vec<u8> = Vec::with_capacity(bytes.len().min(4096));
+        let mut run = 0;
+        let mut i = 0;
+        let end = loop {
+            while bytes.get(i).is_some_and(|b| !SPECIAL[usize::from(*b)]) {
+                i += 1;
             }
-            if bytes.get(i) == Some(&b'"') {
-                end = Some(i);
-                break;
-            }
-            out.push_str(rest.get(start..i)?);
-            match *bytes.get(i + 1)? {
-                b'"' => out.push('"'),
-                b'\\' => out.push('\\'),
+            out.extend_from_slice(bytes.get(run..i)?);
+            match *bytes.get(i)? {
+                b'"' => break i,
+                b'\\' => {
+                    match *bytes.get(i + 1)? {
+                        b'"' => out.push(b'"'),
+                        b'\\' => out.push(b'\\'),
+                        _ => return None,
+                    }
+                    i += 2;
+                    run = i;
+                }
+                // A control character, which serde_json never writes as itself.
                 _ => return None,
             }
-            start = i + 2;
-        }
-        let end = end?;
-        if bytes.get(..end)?.iter().any(|b| *b < 0x20) {
-            return None;
-        }
-        out.push_str(rest.get(start..end)?);
+        };
         self.0 = rest.get(end + 1..)?;
-        Some(out)
+        // Whole characters only were copied (the bytes looked for are ASCII), so the text is
+        // UTF-8 as `rest` is.
+        String::from_utf8(out).ok()
     }
 
     /// A moment as chrono writes one (RFC 3339 in UTC with `Z`, the fraction of a second in 3,
@@ -316,6 +333,38 @@ mod tests {
             let body = body_of(&event);
             assert_eq!(ballot_event(&body), Some(event), "{body}");
             agrees(&body);
+        }
+    }
+
+    #[test]
+    fn a_string_is_taken_only_with_the_escapes_serde_json_writes() {
+        let read = |text: &str| {
+            let mut c = Cursor(text);
+            c.string().map(|s| (s, c.0.to_owned()))
+        };
+        let taken = [
+            (r#""""#, ""),
+            (r#""plain","#, "plain"),
+            (r#""{\"at\":\"x\"}""#, r#"{"at":"x"}"#),
+            (r#""back\\slash""#, r"back\slash"),
+            (r#""\\\"""#, r#"\""#),
+            (r#""Coöperatie € 🗳""#, "Coöperatie € 🗳"),
+        ];
+        for (text, value) in taken {
+            let (read_value, after) = read(text).unwrap_or_else(|| panic!("not taken: {text}"));
+            assert_eq!(read_value, value, "{text}");
+            assert_eq!(
+                serde_json::from_str::<String>(&text[..text.len() - after.len()]).ok(),
+                Some(read_value)
+            );
+            assert_eq!(serde_json::to_string(value).ok().as_deref(), Some(&text[..text.len() - after.len()]));
+        }
+        // Escapes serde_json does not write for these characters, control characters written
+        // as themselves, and a string that does not end.
+        for text in
+            [r#""\u0041""#, r#""\/""#, r#""\n""#, "\"tab\there\"", r#""open"#, r#""dangling\"#, r#""x\""#]
+        {
+            assert_eq!(read(text), None, "{text:?}");
         }
     }
 
