@@ -278,13 +278,31 @@ impl Bench {
             eprintln!("== audit of a meeting of {ballots} ballots cast by {voters} members");
             let dir = self.dir.join("audit");
             std::fs::create_dir_all(&dir)?;
-            let a = audit::audit(
+            // The verification runs three times in the long form, the batch limit measured
+            // again after each: the row holds the fastest of each, so that a stretch of noise
+            // on this shared machine slows neither figure alone.
+            let runs = if self.quick() { 1 } else { 3 };
+            let budget = self.budget();
+            let mut limit = batch2;
+            let mut limits_measured = vec![batch2];
+            let mut a = audit::audit(
                 &self.stembus()?,
                 &dir,
                 audit::Shape { ballots, voters },
                 &self.seed,
                 self.args.audit_export.as_deref(),
+                runs,
+                &mut || {
+                    if runs > 1 {
+                        let rate = limits::batch_rate(&items, 4096, 2, budget)?;
+                        eprintln!("  batch verification, two threads, again: {rate:.0} sig/s");
+                        limits_measured.push(rate);
+                        limit = limit.max(rate);
+                    }
+                    Ok(())
+                },
             )?;
+            a.limits_measured = limits_measured;
             if !a.verified {
                 self.failures.push(format!("the export of {ballots} ballots does not verify"));
             }
@@ -299,17 +317,22 @@ impl Bench {
                     a.signatures_per_second,
                     "sig/s",
                     format!(
-                        "{:.1} s for {} entries, {} signatures, {:.0} MB export; peak RSS {:.0} MB; verified: {}",
+                        "{:.1} s for {} entries, {} signatures, {:.0} MB export; peak RSS {:.0} MB; verified: {}; \
+                         fastest of {} runs ({} s), limit fastest of {} ({} sig/s)",
                         a.seconds,
                         a.entries,
                         a.signatures,
                         a.export_bytes as f64 / 1e6,
                         a.peak_rss_mb,
-                        a.verified
+                        a.verified,
+                        a.runs_seconds.len(),
+                        a.runs_seconds.iter().map(|s| format!("{s:.1}")).collect::<Vec<_>>().join(", "),
+                        a.limits_measured.len(),
+                        a.limits_measured.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", "),
                     ),
                 )
-                .against("batch verification, two threads", batch2)
-                .goal("≥ 0.80 × limit, peak RSS < 256 MB", a.signatures_per_second >= 0.8 * batch2 && a.peak_rss_mb < 256.0),
+                .against("batch verification, two threads (fastest)", limit)
+                .goal("≥ 0.80 × limit, peak RSS < 256 MB", a.signatures_per_second >= 0.8 * limit && a.peak_rss_mb < 256.0),
             );
             self.run.audit = Some(a);
         }
