@@ -38,7 +38,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::io::BufRead;
 use std::ops::Range;
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 use serde::Serialize;
 
@@ -196,10 +196,32 @@ struct DecodedKey {
     parsed: Result<PublicKey, PublicKeyError>,
 }
 
+/// Where an entry is, kept with its event until the replay and with each of its signatures
+/// until their batch verifies. Its texts are shared (a stream's name, an event's kind), not
+/// copied per entry: an [`EntryRef`] is made of it only for the report of a failure.
+#[derive(Debug, Clone)]
+struct Place {
+    seq: u64,
+    stream: Arc<str>,
+    index: u64,
+    kind: Arc<str>,
+}
+
+impl Place {
+    fn entry_ref(&self) -> EntryRef {
+        EntryRef {
+            seq: self.seq,
+            stream: self.stream.to_string(),
+            index: self.index,
+            event: self.kind.to_string(),
+        }
+    }
+}
+
 /// An event read and waiting for its replay.
 struct Queued {
     line: u64,
-    at: EntryRef,
+    at: Place,
     keys: Vec<DecodedKey>,
 }
 
@@ -213,7 +235,7 @@ enum Signs {
 
 struct Pending {
     line: u64,
-    at: Option<EntryRef>,
+    at: Option<Place>,
     signs: Signs,
     key: PublicKey,
     bytes: Vec<u8>,
@@ -224,7 +246,7 @@ impl Pending {
     fn what(&self) -> String {
         match &self.signs {
             Signs::Statement => {
-                format!("signature on the {}", self.at.as_ref().map_or("entry", |at| at.event.as_str()))
+                format!("signature on the {}", self.at.as_ref().map_or("entry", |at| &*at.kind))
             }
             Signs::Head { size, stream } => format!("service's tree head of size {size} of stream {stream}"),
         }
@@ -294,25 +316,29 @@ impl<R: BufRead> Reader<R> {
 /// What the header says that workers need: the association and the streams.
 struct Context {
     association: AssociationId,
-    streams: Vec<(String, Option<MeetingId>)>,
+    streams: Vec<(Arc<str>, Option<MeetingId>)>,
 }
 
 impl Context {
-    /// The meeting of a stream the header lists (None for the association's own stream).
-    fn stream(&self, name: &str) -> Option<Option<MeetingId>> {
-        self.streams.iter().find(|(n, _)| n == name).map(|(_, m)| *m)
+    /// A stream the header lists: its name, shared, and its meeting (None for the
+    /// association's own stream).
+    fn stream(&self, name: &str) -> Option<&(Arc<str>, Option<MeetingId>)> {
+        self.streams.iter().find(|(n, _)| &**n == name)
     }
 }
 
 /// An entry as a worker parsed it, with what the checks in order need.
 struct ParsedEntry {
     seq: u64,
-    stream: String,
+    /// Shared with the header's list when the stream is listed there.
+    stream: Arc<str>,
     index: u64,
-    leaf_hash: String,
+    /// The leaf hash as the line writes it, kept only when it is not `leaf` (or `leaf` is
+    /// unknown): the entry's report needs it then.
+    leaf_hash: Option<String>,
     event: Result<Event, String>,
     /// The event's kind, e.g. `ballot_cast` (`entry` when the body is no event).
-    kind: String,
+    kind: Arc<str>,
     /// The leaf hash of the entry's bytes, when its stream is listed and its body an event.
     leaf: Option<Hash>,
     /// Whether `leaf_hash` is `leaf` in lowercase hexadecimal.
@@ -445,23 +471,23 @@ fn parse_entry(e: Entry, context: Option<&Context>, kinds: &mut Kinds) -> Parsed
         Some(event) => Ok(event),
         None => serde_json::from_str(&e.body).map_err(|err| err.to_string()),
     };
+    let listed = context.and_then(|c| c.stream(&e.stream));
     let (kind, leaf, keys) = match &event {
         Ok(event) => {
-            let leaf = context.and_then(|c| {
-                let meeting = c.stream(&e.stream)?;
-                Some(entry_hash(c.association, meeting, e.index, e.seq, event.at, e.body.as_bytes()))
+            let leaf = context.zip(listed).map(|(c, (_, meeting))| {
+                entry_hash(c.association, *meeting, e.index, e.seq, event.at, e.body.as_bytes())
             });
             (kinds.of(event), leaf, keys_of(&event.fact))
         }
-        Err(_) => ("entry".to_owned(), None, Vec::new()),
+        Err(_) => (Arc::from("entry"), None, Vec::new()),
     };
     let leaf_matches = leaf.is_some_and(|leaf| lower_hex::<32>(&e.leaf_hash) == Some(leaf));
     let body = leaf.is_none().then_some(e.body);
     ParsedEntry {
         seq: e.seq,
-        stream: e.stream,
+        stream: listed.map_or_else(|| Arc::from(e.stream.as_str()), |(name, _)| Arc::clone(name)),
         index: e.index,
-        leaf_hash: e.leaf_hash,
+        leaf_hash: (!leaf_matches).then_some(e.leaf_hash),
         event,
         kind,
         leaf,
@@ -482,16 +508,16 @@ struct Scratch {
 /// The kind of each event variant met so far: the kind is the variant's tag, the same for every
 /// event of the variant, so it is written out once per variant, not once per entry.
 #[derive(Default)]
-struct Kinds(Vec<(std::mem::Discriminant<Fact>, String)>);
+struct Kinds(Vec<(std::mem::Discriminant<Fact>, Arc<str>)>);
 
 impl Kinds {
-    fn of(&mut self, event: &Event) -> String {
+    fn of(&mut self, event: &Event) -> Arc<str> {
         let variant = std::mem::discriminant(&event.fact);
         if let Some((_, kind)) = self.0.iter().find(|(v, _)| *v == variant) {
-            return kind.clone();
+            return Arc::clone(kind);
         }
-        let kind = kind_of(event);
-        self.0.push((variant, kind.clone()));
+        let kind: Arc<str> = Arc::from(kind_of(event));
+        self.0.push((variant, Arc::clone(&kind)));
         kind
     }
 }
@@ -526,7 +552,7 @@ fn verify_pending(batch: &[Pending], strict: bool) -> Option<Failure> {
     let p = batch.get(i)?;
     Some(Failure {
         line: p.line,
-        entry: p.at.clone(),
+        entry: p.at.as_ref().map(Place::entry_ref),
         check: Check::Signature,
         reason: format!("the {} by key {} does not verify: {e}", p.what(), p.key.to_hex()),
     })
@@ -718,9 +744,9 @@ impl Verifier {
         if self.failure.is_none()
             && let Some(h) = &self.header
         {
-            let context = std::sync::Arc::new(Context {
+            let context = Arc::new(Context {
                 association: h.association,
-                streams: self.streams.iter().map(|(name, s)| (name.clone(), s.meeting)).collect(),
+                streams: self.streams.iter().map(|(name, s)| (Arc::from(name.as_str()), s.meeting)).collect(),
             });
             let mut ahead: VecDeque<(u64, mpsc::Receiver<Vec<Parsed>>)> = VecDeque::new();
             'reading: loop {
@@ -899,11 +925,17 @@ impl Verifier {
 
     fn entry(&mut self, no: u64, e: ParsedEntry) {
         let association = self.association();
-        let mut at = EntryRef { seq: e.seq, stream: e.stream.clone(), index: e.index, event: "entry".into() };
+        // Where the entry is, for a failure: `entry` until its body is known to be an event.
+        let at = |kind: &str| EntryRef {
+            seq: e.seq,
+            stream: e.stream.to_string(),
+            index: e.index,
+            event: kind.into(),
+        };
         if e.seq <= self.last_seq {
             return self.fail(
                 no,
-                Some(at),
+                Some(at("entry")),
                 Check::Order,
                 format!(
                     "entry seq {} comes after seq {}: entries are out of order or repeated",
@@ -911,10 +943,10 @@ impl Verifier {
                 ),
             );
         }
-        let Some(stream) = self.streams.get(&e.stream) else {
+        let Some(stream) = self.streams.get(&*e.stream) else {
             return self.fail(
                 no,
-                Some(at),
+                Some(at("entry")),
                 Check::Stream,
                 format!("the header lists no stream {:?}", e.stream),
             );
@@ -938,45 +970,49 @@ impl Verifier {
                     e.index - 1
                 )
             };
-            return self.fail(no, Some(at), Check::Stream, reason);
+            return self.fail(no, Some(at("entry")), Check::Stream, reason);
         }
         let event = match e.event {
             Ok(event) => event,
-            Err(err) => return self.fail(no, Some(at), Check::Entry, format!("the body is no event: {err}")),
+            Err(err) => {
+                return self.fail(
+                    no,
+                    Some(at("entry")),
+                    Check::Entry,
+                    format!("the body is no event: {err}"),
+                );
+            }
         };
-        at.event = e.kind;
         if event.fact.meeting() != stream.meeting {
-            let reason = format!("a {} event does not belong in stream {}", at.event, e.stream);
-            return self.fail(no, Some(at), Check::Stream, reason);
+            let reason = format!("a {} event does not belong in stream {}", e.kind, e.stream);
+            return self.fail(no, Some(at(&e.kind)), Check::Stream, reason);
         }
         // The worker hashed the entry's bytes when it knew the header; otherwise it kept them.
+        let written = e.leaf_hash.as_deref().unwrap_or_default();
         let (leaf, matches) = match (e.leaf, &e.body) {
             (Some(leaf), _) => (leaf, e.leaf_matches),
             (None, body) => {
                 let body = body.as_deref().unwrap_or_default();
                 let leaf = entry_hash(association, stream.meeting, e.index, e.seq, event.at, body.as_bytes());
-                (leaf, lower_hex::<32>(&e.leaf_hash) == Some(leaf))
+                (leaf, lower_hex::<32>(written) == Some(leaf))
             }
         };
         if !matches {
             return self.fail(
                 no,
-                Some(at),
+                Some(at(&e.kind)),
                 Check::Entry,
-                format!(
-                    "the leaf hash {} is not the hash of the entry's bytes ({})",
-                    e.leaf_hash,
-                    hex(&leaf)
-                ),
+                format!("the leaf hash {} is not the hash of the entry's bytes ({})", written, hex(&leaf)),
             );
         }
-        if let Some(stream) = self.streams.get_mut(&e.stream) {
+        if let Some(stream) = self.streams.get_mut(&*e.stream) {
             stream.tree.push_leaf_hash(leaf);
         }
         self.last_seq = e.seq;
         self.entries += 1;
         self.events.push_back(event);
-        self.queue.push_back(Queued { line: no, at, keys: e.keys });
+        let place = Place { seq: e.seq, stream: e.stream, index: e.index, kind: e.kind };
+        self.queue.push_back(Queued { line: no, at: place, keys: e.keys });
     }
 
     fn head(&mut self, no: u64, h: Head) {
@@ -1131,7 +1167,7 @@ impl Verifier {
                         if why.as_ref().is_none_or(|(c, _)| *c != Check::Rules) {
                             why = Some((
                                 Check::Rules,
-                                format!("the core refuses this {}: {} [{}]", first.at.event, v, v.code),
+                                format!("the core refuses this {}: {} [{}]", first.at.kind, v, v.code),
                             ));
                         }
                     }
@@ -1139,9 +1175,9 @@ impl Verifier {
             }
             let Some(n) = accepted else {
                 let (check, reason) = why.unwrap_or_else(|| {
-                    (Check::Rules, format!("no command causes a {} event at this point", first.at.event))
+                    (Check::Rules, format!("no command causes a {} event at this point", first.at.kind))
                 });
-                let (line, at) = (first.line, first.at.clone());
+                let (line, at) = (first.line, first.at.entry_ref());
                 self.fail(line, Some(at), check, reason);
                 self.queue.clear();
                 self.events.clear();
@@ -1173,13 +1209,13 @@ impl Verifier {
                             signature: s.signature.0,
                         }),
                         Err(e) => {
-                            let kind = at.as_ref().map_or("entry", |a| a.event.as_str());
+                            let kind = at.as_ref().map_or("entry", |a| &*a.kind);
                             let reason =
                                 format!("the key {} that signed this {kind} cannot be used: {e}", s.key);
                             if self.failure.as_ref().is_none_or(|f| q.line < f.line) {
                                 self.failure = Some(Failure {
                                     line: q.line,
-                                    entry: at,
+                                    entry: at.as_ref().map(Place::entry_ref),
                                     check: Check::Signature,
                                     reason,
                                 });
@@ -1465,7 +1501,7 @@ mod tests {
         for line in export.lines() {
             let Ok(Line::Entry(e)) = serde_json::from_str::<Line>(line) else { continue };
             let Ok(event) = serde_json::from_str::<Event>(&e.body) else { panic!("{}", e.body) };
-            assert_eq!(kinds.of(&event), kind_of(&event));
+            assert_eq!(&*kinds.of(&event), kind_of(&event).as_str());
             seen.insert(kind_of(&event));
         }
         assert!(seen.len() >= 8, "{seen:?}");
