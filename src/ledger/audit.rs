@@ -283,7 +283,8 @@ impl<R: BufRead> Reader<R> {
     fn chunk(&mut self, max: usize) -> Chunk {
         let mut chunk = Chunk {
             first: self.lines + 1,
-            data: Vec::with_capacity(max * 512),
+            // Room for lines of a ballot entry's length (about 850 bytes), so a chunk seldom grows.
+            data: Vec::with_capacity(max * 1024),
             lines: Vec::with_capacity(max),
         };
         while !self.done && chunk.lines.len() < max {
