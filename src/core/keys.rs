@@ -40,14 +40,25 @@ impl<const N: usize> Bytes<N> {
     /// Exactly `2 × N` hexadecimal digits (either case; no sign, which `u8::from_str_radix`
     /// alone would take).
     pub fn from_hex(text: &str) -> Option<Self> {
+        Self::decode(text, &HEX_DIGITS)
+    }
+
+    /// Exactly `2 × N` lowercase hexadecimal digits: the one spelling the service writes, and
+    /// the only one an export may hold (two spellings of one hash would make two exports of
+    /// one log).
+    pub fn from_lower_hex(text: &str) -> Option<Self> {
+        Self::decode(text, &LOWER_HEX_DIGITS)
+    }
+
+    /// Every log entry carries keys and signatures: decoded through a table of the digits'
+    /// values, not through `from_str_radix`.
+    fn decode(text: &str, digits: &[u8; 256]) -> Option<Self> {
         if text.len() != 2 * N {
             return None;
         }
-        // Every log entry carries keys and signatures: decoded through a table of the digits'
-        // values, not through `from_str_radix`.
         let mut out = [0u8; N];
         for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
-            let (high, low) = (HEX_DIGITS[usize::from(pair[0])], HEX_DIGITS[usize::from(pair[1])]);
+            let (high, low) = (digits[usize::from(pair[0])], digits[usize::from(pair[1])]);
             if high > 0xf || low > 0xf {
                 return None;
             }
@@ -57,8 +68,9 @@ impl<const N: usize> Bytes<N> {
     }
 }
 
-/// The value of each hexadecimal digit (either case), 0xff for every other byte.
-const HEX_DIGITS: [u8; 256] = {
+/// The value of each hexadecimal digit, 0xff for every other byte; uppercase digits only when
+/// `upper`.
+const fn digit_table(upper: bool) -> [u8; 256] {
     let mut table = [0xffu8; 256];
     let mut i = 0;
     while i < 10 {
@@ -68,11 +80,18 @@ const HEX_DIGITS: [u8; 256] = {
     let mut i = 0;
     while i < 6 {
         table[b'a' as usize + i] = 10 + i as u8;
-        table[b'A' as usize + i] = 10 + i as u8;
+        if upper {
+            table[b'A' as usize + i] = 10 + i as u8;
+        }
         i += 1;
     }
     table
-};
+}
+
+/// Digits of either case.
+const HEX_DIGITS: [u8; 256] = digit_table(true);
+/// Lowercase digits only.
+const LOWER_HEX_DIGITS: [u8; 256] = digit_table(false);
 
 impl<const N: usize> From<[u8; N]> for Bytes<N> {
     fn from(bytes: [u8; N]) -> Self {
@@ -324,5 +343,31 @@ pub fn signatures_in(state: &Association, fact: &Fact) -> Vec<SignedBytes> {
             }]
         }
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_of_either_case_and_lowercase_only() {
+        let bytes = KeyBytes::from([0xab; 32]);
+        let lower = bytes.to_hex();
+        let upper = lower.to_uppercase();
+        assert_eq!(KeyBytes::from_hex(&lower), Some(bytes));
+        assert_eq!(KeyBytes::from_hex(&upper), Some(bytes));
+        assert_eq!(KeyBytes::from_lower_hex(&lower), Some(bytes));
+        assert_eq!(KeyBytes::from_lower_hex(&upper), None);
+        let mixed = format!("A{}", &lower[1..]);
+        assert_eq!(KeyBytes::from_lower_hex(&mixed), None);
+        for bad in [&lower[1..], "+b".repeat(32).as_str(), "0x".repeat(32).as_str(), "gg".repeat(32).as_str()]
+        {
+            assert_eq!(KeyBytes::from_hex(bad), None, "{bad}");
+            assert_eq!(KeyBytes::from_lower_hex(bad), None, "{bad}");
+        }
+        let all: Vec<u8> = (0..=255).collect();
+        let every = SignatureBytes::from(<[u8; 64]>::try_from(&all[..64]).unwrap_or([0; 64]));
+        assert_eq!(SignatureBytes::from_lower_hex(&every.to_hex()), Some(every));
     }
 }

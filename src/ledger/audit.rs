@@ -672,19 +672,7 @@ pub fn verify_export(input: impl BufRead, options: Options) -> Report {
 /// Exactly `N` bytes as lowercase hexadecimal: the export writes nothing else, so nothing else
 /// is accepted (two spellings of one hash would make two exports of one log).
 fn lower_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != 2 * N {
-        return None;
-    }
-    let digit = |b: u8| match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        _ => None,
-    };
-    let mut out = [0u8; N];
-    for (byte, pair) in out.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
-        *byte = (digit(pair[0])? << 4) | digit(pair[1])?;
-    }
-    Some(out)
+    crate::core::keys::Bytes::<N>::from_lower_hex(text).map(|bytes| bytes.0)
 }
 
 fn kind_of(event: &Event) -> String {

@@ -72,20 +72,21 @@ impl<'a> Cursor<'a> {
     fn string(&mut self) -> Option<String> {
         let rest = self.0.strip_prefix('"')?;
         let bytes = rest.as_bytes();
-        let mut out: Vec<u8> = Vec::with_capacity(bytes.len().min(4096));
+        let mut out = String::with_capacity(rest.len().min(4096));
         let mut run = 0;
         let mut i = 0;
         let end = loop {
             while bytes.get(i).is_some_and(|b| !SPECIAL[usize::from(*b)]) {
                 i += 1;
             }
-            out.extend_from_slice(bytes.get(run..i)?);
+            // A run ends before an ASCII byte, so it is whole characters of `rest`.
+            out.push_str(rest.get(run..i)?);
             match *bytes.get(i)? {
                 b'"' => break i,
                 b'\\' => {
                     match *bytes.get(i + 1)? {
-                        b'"' => out.push(b'"'),
-                        b'\\' => out.push(b'\\'),
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
                         _ => return None,
                     }
                     i += 2;
@@ -96,9 +97,7 @@ impl<'a> Cursor<'a> {
             }
         };
         self.0 = rest.get(end + 1..)?;
-        // Whole characters only were copied (the bytes looked for are ASCII), so the text is
-        // UTF-8 as `rest` is.
-        String::from_utf8(out).ok()
+        Some(out)
     }
 
     /// A moment as chrono writes one (RFC 3339 in UTC with `Z`, the fraction of a second in 3,
@@ -140,11 +139,7 @@ impl<'a> Cursor<'a> {
 
     /// `N` bytes in lowercase hexadecimal, as the service writes keys and signatures.
     fn hex<const N: usize>(&mut self) -> Option<crate::core::keys::Bytes<N>> {
-        let text = self.plain()?;
-        if text.bytes().any(|b| b.is_ascii_uppercase()) {
-            return None;
-        }
-        crate::core::keys::Bytes::from_hex(text)
+        crate::core::keys::Bytes::from_lower_hex(self.plain()?)
     }
 
     fn end(&self) -> Option<()> {
